@@ -1,0 +1,81 @@
+"""Homing: a self-hostable returns hub."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application. No side effects: no migrations, no network, no files written."""
+    from hub import config as cfg
+
+    app = Flask(
+        "hub",
+        instance_path=cfg.instance_path_from_env(),
+        instance_relative_config=True,
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+        template_folder=str(ROOT / "portal" / "templates"),
+    )
+    from hub.web.json import DecimalJSONProvider
+
+    app.json = DecimalJSONProvider(app)
+    app.config.from_object(cfg.Defaults)
+    app.config.from_prefixed_env("HOMING")
+    if config:
+        app.config.update(config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = cfg.database_uri(
+        app.config.get("DATABASE_URL"), app.instance_path
+    )
+    if app.config["JOBS_INLINE"] is None:
+        app.config["JOBS_INLINE"] = not app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("PHOTO_DIR", str(Path(app.instance_path) / "photos"))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    from hub.web.errors import register_error_handlers
+
+    register_error_handlers(app)
+    from hub.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    import hub.model_registry  # noqa: F401  (every model known before first use)
+    from hub.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from hub.web.i18n import init_i18n, select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "hub" / "translations"))
+    limiter.init_app(app)
+    init_i18n(app)
+    from hub.web.session import init_session
+
+    init_session(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from hub.api import bp as api_bp
+    from portal.home import bp as home_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(home_bp)
+    if app.config.get("MOUNT_SANDBOX"):
+        try:
+            from hub.sandbox import mount_sandbox
+        except ImportError:  # the sandbox package is optional in a slimmed image
+            return
+        mount_sandbox(app)

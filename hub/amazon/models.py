@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.models import Base, JsonDoc, money_column, utcnow
+
+
+class FeedSubmission(Base):
+    """One POST_PAYMENT_ADJUSTMENT_DATA feed carrying a batch of refunds.
+
+    The feed id is stored before polling starts, so a worker that dies after createFeed
+    resumes polling this feed instead of submitting the batch again."""
+
+    __tablename__ = "amazon_feed_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[str] = mapped_column(sa.String(40))
+    marketplace_id: Mapped[str] = mapped_column(sa.String(20))
+    feed_type: Mapped[str] = mapped_column(sa.String(60))
+    status: Mapped[str] = mapped_column(sa.String(20), default="building", index=True)
+    feed_document_id: Mapped[str] = mapped_column(sa.String(200), default="")
+    feed_id: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    message_count: Mapped[int] = mapped_column(default=0)
+    processing_summary: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    last_polled_at: Mapped[datetime | None]
+
+
+class SettlementLine(Base):
+    """A line of an Amazon settlement report or a financial event, kept for reconciliation."""
+
+    __tablename__ = "amazon_settlement_lines"
+    __table_args__ = (sa.UniqueConstraint("source", "source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(20))  # settlement | financial_event
+    source_key: Mapped[str] = mapped_column(sa.String(120))  # stable id of the line at Amazon
+    settlement_id: Mapped[str] = mapped_column(sa.String(40), default="", index=True)
+    posted_at: Mapped[datetime | None]
+    amazon_order_id: Mapped[str] = mapped_column(sa.String(40), default="", index=True)
+    order_item_code: Mapped[str] = mapped_column(sa.String(40), default="")
+    adjustment_item_id: Mapped[str] = mapped_column(sa.String(40), default="", index=True)
+    transaction_type: Mapped[str] = mapped_column(sa.String(60), default="")
+    amount_type: Mapped[str] = mapped_column(sa.String(60), default="")
+    amount_description: Mapped[str] = mapped_column(sa.String(120), default="")
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    amount: Mapped[int] = money_column()
+    refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refunds.id"), index=True)
+
+
+class ReconciliationItem(Base):
+    """A result of matching a settlement against Homing's refunds."""
+
+    __tablename__ = "reconciliation_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refunds.id"))
+    adjustment_item_id: Mapped[str] = mapped_column(sa.String(40), default="")
+    # matched | missing_at_amazon | missing_in_homing | amount_differs
+    outcome: Mapped[str] = mapped_column(sa.String(24), index=True)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    homing_amount: Mapped[int] = money_column()
+    amazon_amount: Mapped[int] = money_column()
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+
+
+class ConnectorStatus(Base):
+    """Health of each connector task (pull orders, push refunds, pull settlements, ...)."""
+
+    __tablename__ = "connector_status"
+
+    name: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    last_success_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(sa.String(1000), default="")
+    throttled_total: Mapped[int] = mapped_column(default=0)
+    cursor: Mapped[dict] = mapped_column(JsonDoc, default=dict)  # e.g. last report date pulled

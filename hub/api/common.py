@@ -1,0 +1,86 @@
+"""What every API view needs: the caller, role checks, JSON input, pagination."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import g, request
+
+from hub.auth.service import AuthError, Principal, authenticate_api_key
+from hub.extensions import db
+from hub.web.errors import Problem
+
+
+def current_principal() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "unauthenticated", "Authentication required",
+                      "Send an API key as 'Authorization: Bearer <key>'.")
+    try:
+        return authenticate_api_key(db.session, token.strip())
+    except AuthError as exc:
+        raise Problem(401, exc.code, "Invalid API key", str(exc)) from exc
+
+
+def require(*roles: str) -> Callable:
+    """Authenticate the caller and allow only the given roles (none given: any role)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = current_principal()
+            if roles and principal.role not in roles:
+                raise Problem(403, "forbidden_role", "Not allowed for this role",
+                              f"This needs one of: {', '.join(roles)}.")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def json_body() -> dict:
+    if not request.is_json:
+        raise Problem(415, "json_required", "JSON required",
+                      "Send the body as JSON with 'Content-Type: application/json'.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Problem(400, "malformed_json", "Malformed JSON",
+                      "The body is not a JSON object.")
+    return data
+
+
+def int_arg(name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Problem(400, "invalid_parameter", "Invalid parameter",
+                      f"'{name}' must be a whole number.", parameter=name) from None
+    if not lo <= value <= hi:
+        raise Problem(400, "invalid_parameter", "Invalid parameter",
+                      f"'{name}' must be between {lo} and {hi}.", parameter=name)
+    return value
+
+
+def float_arg(name: str, *, lo: float, hi: float, required: bool = False) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise Problem(400, "missing_parameter", "Missing parameter",
+                          f"'{name}' is required.", parameter=name)
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise Problem(400, "invalid_parameter", "Invalid parameter",
+                      f"'{name}' must be a number.", parameter=name) from None
+    if not lo <= value <= hi:  # also rejects NaN
+        raise Problem(400, "invalid_parameter", "Invalid parameter",
+                      f"'{name}' must be between {lo} and {hi}.", parameter=name)
+    return value

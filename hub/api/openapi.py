@@ -1,0 +1,188 @@
+"""The OpenAPI 3.1 description of API v1, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from hub.api import bp
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+
+
+def _param(name: str, schema: dict, description: str, *, where: str = "query",
+           required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required, "schema": schema,
+            "description": description}
+
+
+def _ok(schema_ref: str, description: str = "OK") -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
+
+
+PATHS = {
+    "/api/v1/health": {"get": {
+        "summary": "Database and job-queue status", "security": [],
+        "responses": {"200": _ok("#/components/schemas/Health"),
+                      "503": _ok("#/components/schemas/Health", "Degraded")}}},
+    "/api/v1/stores": {"get": {
+        "summary": "List stores",
+        "parameters": [
+            _param("country", {"type": "string"}, "ISO 3166-1 alpha-2"),
+            _param("region", {"type": "string"}, "State / region"),
+            _param("postal_code", {"type": "string"}, "Exact postal code"),
+            _param("active", {"type": "boolean"}, "Only active (true) or inactive (false)"),
+            _param("q", {"type": "string"}, "Text in code, name or city"),
+            _param("page", {"type": "integer", "minimum": 1}, "Page number"),
+            _param("per_page", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"),
+        ],
+        "responses": {"200": _ok("#/components/schemas/StorePage"), "400": _PROBLEM,
+                      "401": _PROBLEM}}},
+    "/api/v1/stores/{code}": {"get": {
+        "summary": "One store",
+        "parameters": [_param("code", {"type": "string"}, "Store code", where="path",
+                              required=True)],
+        "responses": {"200": _ok("#/components/schemas/Store"), "401": _PROBLEM,
+                      "404": _PROBLEM}}},
+    "/api/v1/stores/import": {"post": {
+        "summary": "Import (upsert by code) a CSV or JSON store export (admin)",
+        "parameters": [
+            _param("format", {"type": "string", "enum": ["csv", "json"]}, "Override detection"),
+            _param("column_map", {"type": "string"},
+                   "JSON object mapping our field names to the file's headers"),
+        ],
+        "requestBody": {"content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"200": _ok("#/components/schemas/ImportSummary"), "400": _PROBLEM,
+                      "401": _PROBLEM, "403": _PROBLEM, "415": _PROBLEM}}},
+    "/api/v1/routing": {"get": {
+        "summary": "Rank the best stores for a return",
+        "parameters": [
+            _param("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude"),
+            _param("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude"),
+            _param("postal_code", {"type": "string"}, "Instead of lat/lon"),
+            _param("country", {"type": "string"}, "Country of postal_code (default US)"),
+            _param("category", {"type": "string"}, "Item category the store must accept"),
+            _param("size_class", {"type": "string"}, "Item size class the store must accept"),
+            _param("at", {"type": "string", "format": "date-time"}, "When (default now)"),
+            _param("limit", {"type": "integer", "minimum": 1, "maximum": 50}, "How many"),
+        ],
+        "responses": {"200": _ok("#/components/schemas/RoutingResult"), "400": _PROBLEM,
+                      "401": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/orders": {"post": {
+        "summary": "Create or update an order (upsert by channel + order id)",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/OrderInput"}}}},
+        "responses": {"200": _ok("#/components/schemas/Order", "Updated"),
+                      "201": _ok("#/components/schemas/Order", "Created"),
+                      "401": _PROBLEM, "403": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/orders/{order_id}": {"get": {
+        "summary": "One order",
+        "parameters": [_param("order_id", {"type": "integer"}, "Homing order id",
+                              where="path", required=True)],
+        "responses": {"200": _ok("#/components/schemas/Order"), "401": _PROBLEM,
+                      "404": _PROBLEM}}},
+}
+
+_AMOUNT = {"type": ["string", "number"], "description": "Decimal amount, e.g. \"19.99\""}
+_PROMOTION = {"type": "object", "required": ["id", "amount"], "properties": {
+    "id": {"type": "string"}, "amount": _AMOUNT,
+    "kind": {"type": "string", "enum": ["plain", "buy_x_get_y", "min_spend"]},
+    "condition": {"type": "object"}}}
+
+SCHEMAS = {
+    "OrderInput": {"type": "object", "required": ["channel", "order_id", "currency", "lines"],
+                   "properties": {
+        "channel": {"type": "string",
+                    "enum": ["amazon-mfn", "amazon-fba", "amazon-business", "vendor", "web"]},
+        "order_id": {"type": "string"}, "marketplace_id": {"type": "string"},
+        "seller_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["pending", "shipped", "delivered", "cancelled"]},
+        "currency": {"type": "string"},
+        "purchased_at": {"type": "string", "format": "date-time"},
+        "delivered_at": {"type": "string", "format": "date-time"},
+        "buyer": {"type": "object", "properties": {
+            "email": {"type": "string"}, "name": {"type": "string"},
+            "postal_code": {"type": "string"}, "country": {"type": "string"}}},
+        "promotions": {"type": "array", "items": _PROMOTION},
+        "lines": {"type": "array", "items": {"type": "object",
+                                             "required": ["item_id", "sku", "quantity"],
+                                             "properties": {
+            "item_id": {"type": "string"}, "sku": {"type": "string"},
+            "asin": {"type": "string"}, "title": {"type": "string"},
+            "category": {"type": "string"}, "size_class": {"type": "string"},
+            "quantity": {"type": "integer", "minimum": 1}, "item_price": _AMOUNT,
+            "item_tax": _AMOUNT, "shipping_price": _AMOUNT, "shipping_tax": _AMOUNT,
+            "promotions": {"type": "array", "items": _PROMOTION}}}}}},
+    "Order": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "channel": {"type": "string"},
+        "order_id": {"type": "string"}, "status": {"type": "string"},
+        "currency": {"type": "string"}, "lines": {"type": "array", "items": {"type": "object"}}}},
+    "Problem": {"type": "object", "required": ["type", "title", "status", "code"],
+                "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                               "status": {"type": "integer"}, "code": {"type": "string"},
+                               "detail": {"type": "string"}}},
+    "Health": {"type": "object", "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+        "database": {"type": "object"}, "queue": {"type": "object"}}},
+    "Store": {"type": "object", "properties": {
+        "code": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
+        "city": {"type": "string"}, "region": {"type": "string"},
+        "postal_code": {"type": "string"}, "country": {"type": "string"},
+        "latitude": {"type": "number"}, "longitude": {"type": "number"},
+        "timezone": {"type": "string"}, "hours": {"type": "object"},
+        "hours_text": {"type": "string"},
+        "categories": {"type": "array", "items": {"type": "string"}},
+        "size_classes": {"type": "array", "items": {"type": "string"}},
+        "daily_capacity": {"type": "integer"}, "active": {"type": "boolean"}}},
+    "StorePage": {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Store"}},
+        "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        "total": {"type": "integer"}, "pages": {"type": "integer"}}},
+    "ImportSummary": {"type": "object", "properties": {
+        "imported": {"type": "integer"}, "updated": {"type": "integer"},
+        "unchanged": {"type": "integer"}, "rejected": {"type": "integer"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "line": {"type": "integer"}, "code": {"type": "string"},
+            "reason": {"type": "string"}}}}}},
+    "RankedStore": {"type": "object", "properties": {
+        "rank": {"type": "integer"}, "code": {"type": "string"}, "name": {"type": "string"},
+        "distance_km": {"type": "number"}, "accepts": {"type": "boolean"},
+        "open_now": {"type": "boolean"},
+        "next_opening": {"type": ["string", "null"], "format": "date-time"},
+        "closes_at": {"type": ["string", "null"], "format": "date-time"},
+        "capacity_left": {"type": "integer"},
+        "reasons": {"type": "array", "items": {"type": "object"}},
+        "explanation": {"type": "string"}}},
+    "RoutingResult": {"type": "object", "properties": {
+        "origin": {"type": "object"},
+        "stores": {"type": "array", "items": {"$ref": "#/components/schemas/RankedStore"}}}},
+}
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Homing API", "version": "1.0.0",
+                 "description": "Returns hub: stores, routing, returns, vouchers, intake, "
+                                "refunds. Errors are RFC 9457 problem details with a stable "
+                                "`code`."},
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                           "description": "homing keys create --role ROLE"}},
+            "schemas": SCHEMAS,
+            "responses": {"Problem": {"description": "Problem details", "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+        },
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    return jsonify(openapi_document())

@@ -1,0 +1,217 @@
+"""The ``homing`` command: a Flask CLI group over ``create_app``.
+
+``homing db upgrade`` (Flask-Migrate), ``homing demo``, ``homing worker``,
+``homing stores import FILE``, ``homing keys create``, ``homing bench routing``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from hub.extensions import db
+
+
+def _create_app() -> Flask:
+    from hub import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Homing: the returns hub."""
+
+
+def register_cli(app: Flask) -> None:
+    for command in (stores_cli, keys_cli, demo, worker, bench_cli):
+        app.cli.add_command(command)
+
+
+def ensure_instance_dir(app: Flask) -> None:
+    """SQLite and photo storage live under the instance folder; make sure it exists."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.config["PHOTO_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+@click.group("stores")
+def stores_cli() -> None:
+    """Manage stores."""
+
+
+@stores_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+              help="Default: from the file extension.")
+@click.option("--map", "mappings", multiple=True, metavar="FIELD=HEADER",
+              help="Map one of our fields to the file's column header, e.g. --map code=StoreNo")
+@click.option("--show-errors", default=50, show_default=True,
+              help="How many rejected rows to list.")
+@with_appcontext
+def stores_import(file: Path, fmt: str | None, mappings: tuple[str, ...], show_errors: int):
+    """Import (upsert by store code) stores from a CSV or JSON file."""
+    from tqdm import tqdm
+
+    from hub.audit.service import Actor
+    from hub.stores.service import import_stores
+
+    fmt = fmt or ("json" if file.suffix.lower() == ".json" else "csv")
+    column_map = _parse_mappings(mappings)
+    total = _count_rows(file, fmt)
+    with file.open(encoding="utf-8-sig", newline="") as stream, \
+            tqdm(total=total, unit="row", desc="stores", file=sys.stderr,
+                 disable=None) as bar:
+        summary = import_stores(db.session, stream, fmt=fmt, column_map=column_map,
+                                actor=Actor("system", None, "cli"), progress=bar.update)
+    db.session.commit()
+    for error in summary.errors[:show_errors]:
+        click.echo(f"line {error.line}: {error.reason}", err=True)
+    if len(summary.errors) > show_errors:
+        click.echo(f"... and {len(summary.errors) - show_errors} more rejected rows", err=True)
+    click.echo(summary.line())
+
+
+def _parse_mappings(mappings: tuple[str, ...]) -> dict[str, str] | None:
+    result = {}
+    for item in mappings:
+        field, sep, header = item.partition("=")
+        if not sep or not field.strip() or not header.strip():
+            raise click.BadParameter(f"{item!r} is not FIELD=HEADER", param_hint="--map")
+        result[field.strip()] = header.strip()
+    return result or None
+
+
+def _count_rows(file: Path, fmt: str) -> int | None:
+    if fmt != "csv":
+        return None
+    with file.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+@click.group("keys")
+def keys_cli() -> None:
+    """Manage API keys."""
+
+
+@keys_cli.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["clerk", "supervisor", "hq_ops", "finance", "admin"]))
+@click.option("--store", "store_code", default=None, help="Scope the key to one store.")
+@click.option("--name", default="", help="What the key is for.")
+@with_appcontext
+def keys_create(role: str, store_code: str | None, name: str):
+    """Create an API key. The key is printed once, alone on the last line."""
+    from hub.audit.service import Actor, record
+    from hub.auth.service import AuthError, create_api_key
+
+    try:
+        key, plaintext = create_api_key(db.session, role=role, store_code=store_code, name=name)
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from exc
+    record(db.session, Actor("system", None, "cli"), "api_key.created", "api_key", key.id,
+           after={"role": role, "store_id": key.store_id, "prefix": key.prefix})
+    db.session.commit()
+    click.echo(f"created API key {key.prefix} (role {role}"
+               f"{', store ' + store_code if store_code else ''}); it is shown only now:",
+               err=True)
+    click.echo(plaintext)
+
+
+# --- demo and worker ------------------------------------------------------------------------
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up and seed, then exit.")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool):
+    """Create/migrate the SQLite database, seed demo data if empty, serve the app."""
+    from hub.demo.seed import seed_demo
+    from hub.jobs.runner import InProcessRunner
+
+    app = current_app._get_current_object()
+    ensure_instance_dir(app)
+    _upgrade_database()
+    credentials = seed_demo(app)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    click.echo(f"\nHoming demo — database {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"  open            {base}/")
+    click.echo(f"  API health      {base}/api/v1/health")
+    click.echo(f"  API document    {base}/api/openapi.json")
+    for label, value in credentials.items():
+        click.echo(f"  {label:<15} {value}")
+    if no_serve:
+        return
+    runner = InProcessRunner(app)
+    runner.start()
+    click.echo("\nIn-process job runner started (no Redis needed). Ctrl+C to stop.\n")
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--no-cron", is_flag=True, help="Do not run the periodic jobs in this worker.")
+@with_appcontext
+def worker(burst: bool, no_cron: bool):
+    """Run an RQ worker (with its scheduler and the periodic jobs)."""
+    from hub.jobs.worker import run_worker
+
+    run_worker(current_app._get_current_object(), burst=burst, with_cron=not no_cron)
+
+
+# --- benchmarks -----------------------------------------------------------------------------
+
+@click.group("bench")
+def bench_cli() -> None:
+    """Benchmarks that print figures (see README)."""
+
+
+@bench_cli.command("routing")
+@click.option("--stores", "n_stores", default=25_000, show_default=True)
+@click.option("--queries", "n_queries", default=1_000, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--baseline-queries", default=100, show_default=True,
+              help="How many of the queries also run the brute-force baseline (~2 s each).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON too.")
+def bench_routing(n_stores: int, n_queries: int, seed: int, baseline_queries: int,
+                  as_json: bool):
+    """Top-5 routing among N stores vs a brute-force geopy scan."""
+    from tqdm import tqdm
+
+    from hub.stores.bench import report, run_routing_benchmark
+
+    with tqdm(total=n_queries, unit="query", file=sys.stderr, disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        figures = run_routing_benchmark(n_stores=n_stores, n_queries=n_queries, seed=seed,
+                                        baseline_queries=baseline_queries, progress=progress)
+    for line in report(figures):
+        click.echo(line)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, default=str))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("FLASK_APP", "wsgi:app")
+    main()

@@ -1,0 +1,70 @@
+"""Configuration: class defaults, then ``HOMING_*`` environment variables, then a mapping.
+
+Every setting can be given as an environment variable with the ``HOMING_`` prefix
+(``HOMING_DATABASE_URL``, ``HOMING_REDIS_URL``, ``HOMING_SECRET_KEY``, ...). Values are parsed as
+JSON when they look like JSON (Flask's ``from_prefixed_env``), so ``HOMING_VOUCHER_TTL_DAYS=21``
+is an int.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class Defaults:
+    # None means "SQLite file under the instance folder" (resolved in the factory).
+    DATABASE_URL: str | None = None
+    # None means "no Redis": jobs run in-process (the demo shape).
+    REDIS_URL: str | None = None
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - overridden in production (checked in prod)
+    ENV_NAME = "development"
+    TENANT = "homing-demo"
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # photos are resized server-side; 12 MB is plenty
+
+    # Sessions and CSRF. A POST queued offline may be replayed hours later, so the CSRF token
+    # must live as long as the session, not the default hour.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_CHECK_DEFAULT = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+    # i18n
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = ["en", "de", "fr", "es", "ja", "zh_Hans"]
+
+    # Rate limits (Flask-Limiter). Storage follows REDIS_URL; memory in the demo.
+    RATELIMIT_DEFAULT = "600 per minute"
+    RATELIMIT_CODE_LOOKUP = "10 per minute;60 per hour"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Routing
+    ROUTING_DEFAULT_LIMIT = 5
+    GEOCODER = None  # e.g. "nominatim"; None = offline postal-code table only
+
+    # Jobs
+    JOBS_INLINE = None  # None = inline when REDIS_URL is unset
+
+    # Amazon: "sandbox" (built-in emulator, mounted at /sandbox/spapi) or "live".
+    AMAZON_MODE = "sandbox"
+    MOUNT_SANDBOX = True
+
+
+def database_uri(url: str | None, instance_path: str) -> str:
+    """Turn the configured URL into an SQLAlchemy URI (psycopg 3 for PostgreSQL)."""
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "homing.sqlite")
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def instance_path_from_env() -> str | None:
+    value = os.environ.get("HOMING_INSTANCE_PATH")
+    return str(Path(value).resolve()) if value else None

@@ -1,0 +1,65 @@
+"""The in-process job runner of the embedded shape (``homing demo``): a daemon thread that
+drains the outbox and runs the periodic jobs, so the demo needs no Redis."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask import Flask
+
+from hub.extensions import db
+from hub.outbox import service as outbox
+
+log = logging.getLogger(__name__)
+
+# (name, every_seconds, function(app)). Features register their periodic jobs here.
+PERIODIC: list[tuple[str, float, Callable[[Flask], None]]] = []
+
+
+def periodic(name: str, every_seconds: float):
+    def register(func: Callable[[Flask], None]):
+        PERIODIC.append((name, every_seconds, func))
+        return func
+
+    return register
+
+
+class InProcessRunner:
+    def __init__(self, app: Flask, tick_seconds: float = 2.0):
+        self.app, self.tick = app, tick_seconds
+        self._stop = threading.Event()
+        self._last_run: dict[str, float] = {}
+        self._thread = threading.Thread(target=self._loop, name="homing-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def run_once(self) -> None:
+        with self.app.app_context():
+            try:
+                outbox.drain(db.session)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("outbox drain failed")
+            now = time.monotonic()
+            for name, every, func in PERIODIC:
+                if now - self._last_run.get(name, 0) >= every:
+                    self._last_run[name] = now
+                    try:
+                        func(self.app)
+                    except Exception:
+                        db.session.rollback()
+                        log.exception("periodic job %s failed", name)
+            db.session.remove()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.tick):
+            self.run_once()

@@ -1,0 +1,60 @@
+"""RQ job functions. Each runs in the worker's app context and is its own unit of work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from hub.extensions import db
+from hub.models import utcnow
+from hub.outbox import service as outbox
+from hub.outbox.models import OutboxMessage
+
+STUCK_AFTER = timedelta(minutes=10)  # an enqueued message whose job vanished gets re-enqueued
+
+
+def deliver_outbox_message(message_id: int) -> str:
+    message = db.session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None or message.status in ("delivered", "dead"):
+        db.session.rollback()
+        return "skipped"
+    delivered = outbox.deliver(db.session, message)
+    db.session.commit()
+    return "delivered" if delivered else "failed"
+
+
+def relay_outbox(limit: int = 500) -> int:
+    """Hand due outbox messages to RQ. Runs periodically; also the safety net for anything a
+    crashed process or a Redis outage left behind."""
+    from hub.jobs.queue import enqueue
+
+    now = utcnow()
+    query = (sa.select(OutboxMessage)
+             .where(sa.or_(
+                 sa.and_(OutboxMessage.status.in_(("pending", "failed")),
+                         OutboxMessage.next_attempt_at <= now),
+                 sa.and_(OutboxMessage.status == "enqueued",
+                         OutboxMessage.enqueued_at < now - STUCK_AFTER)))
+             .order_by(OutboxMessage.id).limit(limit))
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    count = 0
+    for message in db.session.scalars(query):
+        enqueue(current_app, deliver_outbox_message, message.id,
+                job_id=f"outbox-{message.id}-{message.attempts}")
+        message.status, message.enqueued_at = "enqueued", now
+        count += 1
+    db.session.commit()
+    return count
+
+
+def run_periodic(name: str) -> None:
+    from hub.jobs.runner import PERIODIC
+
+    for job_name, _every, func in PERIODIC:
+        if job_name == name:
+            func(current_app)
+            return
+    raise LookupError(f"no periodic job named {name!r}")

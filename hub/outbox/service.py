@@ -1,0 +1,105 @@
+"""The transactional outbox: write side effects with the state change, deliver after commit.
+
+``emit`` adds a message to the caller's transaction. Delivery happens later, in a job
+(RQ in production, the in-process runner in the demo), through the handler registered for the
+message's topic. A handler must be idempotent: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hub.models import utcnow
+from hub.outbox.models import OutboxMessage
+
+Handler = Callable[[Session, OutboxMessage], None]
+HANDLERS: dict[str, Handler] = {}
+
+# Seconds to wait before attempt n+1; the last value repeats.
+BACKOFF = (10, 60, 300, 900, 3600)
+
+
+def handler(topic: str) -> Callable[[Handler], Handler]:
+    """Register the function that delivers messages of ``topic``."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[topic] = func
+        return func
+
+    return register
+
+
+def emit(session: Session, topic: str, payload: dict, *, dedupe_key: str,
+         store_id: int | None = None) -> OutboxMessage:
+    """Queue a side effect in the current transaction. The same dedupe key twice is one
+    message: the second call returns the first."""
+    existing = session.scalar(
+        sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    message = OutboxMessage(topic=topic, payload=payload, dedupe_key=dedupe_key,
+                            store_id=store_id)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def due_messages(session: Session, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    query = (sa.select(OutboxMessage)
+             .where(OutboxMessage.status.in_(("pending", "failed")),
+                    OutboxMessage.next_attempt_at <= now)
+             .order_by(OutboxMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def deliver(session: Session, message: OutboxMessage, now: datetime | None = None) -> bool:
+    """Run the handler for one message inside a savepoint; record the outcome. Returns whether
+    it was delivered. The caller commits."""
+    now = now or utcnow()
+    func = HANDLERS.get(message.topic)
+    message.attempts += 1
+    try:
+        if func is None:
+            raise LookupError(f"no handler for topic {message.topic!r}")
+        with session.begin_nested():
+            func(session, message)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+        if message.attempts >= message.max_attempts:
+            message.status = "dead"
+        else:
+            message.status = "failed"
+            delay = BACKOFF[min(message.attempts - 1, len(BACKOFF) - 1)]
+            message.next_attempt_at = now + timedelta(seconds=delay)
+        return False
+    message.status = "delivered"
+    message.delivered_at = now
+    message.last_error = ""
+    return True
+
+
+def drain(session: Session, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
+    """Deliver everything that is due (the in-process runner's unit of work)."""
+    now = now or utcnow()
+    delivered = failed = 0
+    for message in due_messages(session, now, limit):
+        if deliver(session, message, now):
+            delivered += 1
+        else:
+            failed += 1
+    return delivered, failed
+
+
+def replay(session: Session, message_id: int) -> OutboxMessage:
+    """Put a dead message back in line (HQ's "replay" button)."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"no outbox message {message_id}")
+    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    return message

@@ -1,0 +1,195 @@
+"""Store use cases: import (upsert by code), listing, and routing over a cached index."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hub.audit.service import Actor, record
+from hub.intake.models import Intake
+from hub.models import utcnow
+from hub.stores.hours import WeeklyHours
+from hub.stores.importing import RowError, StoreRecord, parse_stores
+from hub.stores.models import Store
+from hub.stores.routing import RankedStore, StoreCandidate, StoreIndex
+
+_FIELDS = ("name", "address", "city", "region", "postal_code", "country", "latitude",
+           "longitude", "timezone", "daily_capacity", "active")
+
+
+@dataclass
+class ImportSummary:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"imported {self.imported}, updated {self.updated}, rejected {self.rejected}"
+
+    def as_dict(self) -> dict:
+        return {"imported": self.imported, "updated": self.updated,
+                "unchanged": self.unchanged, "rejected": self.rejected,
+                "errors": [{"line": e.line, "code": e.code, "reason": e.reason}
+                           for e in self.errors]}
+
+
+def _record_values(rec: StoreRecord) -> dict:
+    values = {name: getattr(rec, name) for name in _FIELDS}
+    values["latitude"] = float(rec.latitude)
+    values["longitude"] = float(rec.longitude)
+    values["hours"] = rec.hours.to_dict()
+    values["categories"] = sorted(rec.categories)
+    values["size_classes"] = sorted(rec.size_classes)
+    return values
+
+
+def import_stores(session: Session, stream: IO[str], *, fmt: str, actor: Actor,
+                  column_map: dict[str, str] | None = None,
+                  progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Upsert stores by code from a CSV/JSON export. Bad rows are reported and skipped; a
+    row is either applied whole or not at all (it is validated completely before any write).
+    The caller commits: the import is one unit of work."""
+    summary = ImportSummary()
+    existing = {store.code: store for store in session.scalars(sa.select(Store))}
+    for item in parse_stores(stream, fmt=fmt, column_map=column_map):
+        if progress:
+            progress(1)
+        if isinstance(item, RowError):
+            summary.rejected += 1
+            summary.errors.append(item)
+            continue
+        values = _record_values(item)
+        store = existing.get(item.code)
+        if store is None:
+            store = Store(code=item.code, **values)
+            session.add(store)
+            existing[item.code] = store
+            summary.imported += 1
+        elif any(getattr(store, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(store, key, value)
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+    session.flush()
+    record(session, actor, "stores.imported", "store_import", fmt,
+           after={k: v for k, v in summary.as_dict().items() if k != "errors"})
+    return summary
+
+
+def get_store(session: Session, code: str) -> Store | None:
+    return session.scalar(sa.select(Store).where(Store.code == code))
+
+
+def store_query(*, country: str | None = None, region: str | None = None,
+                postal_code: str | None = None,
+                active: bool | None = None, text: str | None = None) -> sa.Select:
+    query = sa.select(Store).order_by(Store.code)
+    if country:
+        query = query.where(Store.country == country.upper())
+    if region:
+        query = query.where(Store.region == region)
+    if postal_code:
+        query = query.where(Store.postal_code == postal_code)
+    if active is not None:
+        query = query.where(Store.active.is_(active))
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.where(sa.or_(sa.func.lower(Store.name).like(like),
+                                   sa.func.lower(Store.city).like(like),
+                                   sa.func.lower(Store.code).like(like)))
+    return query
+
+
+def store_to_dict(store: Store) -> dict:
+    return {
+        "code": store.code, "name": store.name, "address": store.address, "city": store.city,
+        "region": store.region, "postal_code": store.postal_code, "country": store.country,
+        "latitude": store.latitude, "longitude": store.longitude, "timezone": store.timezone,
+        "hours": store.hours, "hours_text": WeeklyHours.from_dict(store.hours).to_text(),
+        "categories": store.categories, "size_classes": store.size_classes,
+        "daily_capacity": store.daily_capacity, "active": store.active,
+    }
+
+
+# --- routing -------------------------------------------------------------------------------
+
+_index_lock = threading.Lock()
+_index_cache: dict[str, tuple[tuple, StoreIndex]] = {}
+
+
+def _index_signature(session: Session) -> tuple:
+    count, latest, top_id = session.execute(
+        sa.select(sa.func.count(Store.id), sa.func.max(Store.updated_at), sa.func.max(Store.id))
+    ).one()
+    return count, str(latest), top_id
+
+
+def store_index(session: Session) -> StoreIndex:
+    """The routing index over all stores, rebuilt only when the stores table changed."""
+    key = str(session.get_bind().engine.url)
+    signature = _index_signature(session)
+    cached = _index_cache.get(key)
+    if cached and cached[0] == signature:
+        return cached[1]
+    with _index_lock:
+        candidates = [
+            StoreCandidate(
+                id=s.id, code=s.code, name=s.name, latitude=s.latitude, longitude=s.longitude,
+                timezone=s.timezone, hours=WeeklyHours.from_dict(s.hours),
+                categories=frozenset(s.categories), size_classes=frozenset(s.size_classes),
+                daily_capacity=s.daily_capacity, active=s.active,
+            )
+            for s in session.scalars(sa.select(Store))
+        ]
+        index = StoreIndex.build(candidates)
+        _index_cache[key] = (signature, index)
+    return index
+
+
+def intake_counts_today(session: Session, at: datetime) -> dict[str, int]:
+    """Intakes per store code on each store's own local calendar day of ``at``."""
+    since = at - timedelta(hours=38)  # covers every time zone's "today"
+    rows = session.execute(
+        sa.select(Store.code, Store.timezone, Intake.started_at)
+        .join(Intake, Intake.store_id == Store.id)
+        .where(Intake.started_at >= since, Intake.started_at <= at)
+    )
+    counts: dict[str, int] = {}
+    for code, tz, started in rows:
+        zone = ZoneInfo(tz)
+        if started.astimezone(zone).date() == at.astimezone(zone).date():
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def route(session: Session, lat: float, lon: float, *, category: str | None = None,
+          size_class: str | None = None, at: datetime | None = None,
+          limit: int = 5) -> list[RankedStore]:
+    at = at or utcnow()
+    return store_index(session).route(
+        lat, lon, category=category, size_class=size_class, at=at, limit=limit,
+        intake_today=intake_counts_today(session, at),
+    )
+
+
+def ranked_to_dict(ranked: RankedStore, tz: str | None = None) -> dict:
+    return {
+        "rank": ranked.rank, "code": ranked.code, "name": ranked.name,
+        "distance_km": round(float(ranked.distance_km), 2), "accepts": ranked.accepts,
+        "open_now": ranked.open_now,
+        "next_opening": ranked.next_opening.isoformat() if ranked.next_opening else None,
+        "closes_at": ranked.closes_at.isoformat() if ranked.closes_at else None,
+        "capacity_left": ranked.capacity_left,
+        "reasons": [{"code": code, **params} for code, params in ranked.reasons],
+        "explanation": ranked.explain(),
+    }

@@ -1,0 +1,73 @@
+"""The demo shape, as a newcomer runs it: `homing demo` on an empty instance folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HOMING = str(Path(sys.executable).with_name("homing"))
+
+
+def _env(instance: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOMING_")}
+    env["HOMING_INSTANCE_PATH"] = str(instance)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_demo_sets_up_seeds_once_and_serves(tmp_path):
+    env = _env(tmp_path)
+    first = subprocess.run([HOMING, "demo", "--no-serve"], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "homing.sqlite").exists()
+    assert "hom_demo0000_" in first.stdout  # the demo credentials are printed
+
+    count = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(" \
+            "'select count(*) from stores').fetchone()[0])"
+    db_file = str(tmp_path / "homing.sqlite")
+    stores = subprocess.run([sys.executable, "-c", count, db_file], capture_output=True,
+                            text=True)
+    assert stores.stdout.strip() == "3814"
+    subprocess.run([HOMING, "demo", "--no-serve"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    again = subprocess.run([sys.executable, "-c", count, db_file], capture_output=True,
+                           text=True)
+    assert again.stdout.strip() == "3814"  # seeding an already seeded database adds nothing
+
+    port = _free_port()
+    server = subprocess.Popen([HOMING, "demo", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        health = _wait_for(f"{base}/api/v1/health")
+        assert b'"status":"ok"' in health.replace(b" ", b"")
+        page = urllib.request.urlopen(f"{base}/", timeout=5).read().decode()
+        assert "Homing" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _wait_for(url: str, timeout: float = 60) -> bytes:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return urllib.request.urlopen(url, timeout=5).read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
