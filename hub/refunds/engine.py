@@ -1,0 +1,393 @@
+"""The refund engine: how much a set of returned units is worth, to the cent, and why.
+
+Model. Every amount of an order line (price, tax, each promotion) is split once into fixed
+per-unit shares with largest-remainder rounding, so the shares always sum to the line and
+every unit has the same value whenever it comes back. Order-level promotions are first split
+across lines in proportion to their prices. What a set of returned units is worth
+(``entitlement``) is a function of the set alone; the refund for one return is the
+entitlement after it minus the entitlement before it. Hence the totals do not depend on the
+order of the returns, refunding every unit pays back exactly what was paid minus the policy's
+deductions, and shipping comes back at most once.
+
+One exception is spelled out: when a promotion's condition (buy X get Y, minimum spend) stops
+holding for the units the shopper keeps, the discount those kept units enjoyed is clawed back
+from the refund (policy ``clawback_promotions``). A refund never goes below zero, so if a
+claw-back exceeds what a later return is worth the difference is not charged to the shopper.
+
+Pure domain code: no Flask, no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from hub.money import Money
+
+# Components in the order Amazon's adjustment feed lists them.
+COMPONENTS = ("Principal", "Promotion", "Tax", "Shipping", "ShippingTax", "RestockingFee",
+              "PromotionClawback")
+SHIPPING_RULES = ("never", "always", "all_returned", "seller_fault",
+                  "all_returned_or_seller_fault")
+
+
+# --- allocation -------------------------------------------------------------------------------
+
+def allocate(total: int, weights: Sequence[int | Decimal]) -> list[int]:
+    """Split ``total`` minor units in proportion to ``weights`` (largest remainder, ties to the
+    earlier part). The parts always sum to ``total``; all-zero weights split evenly."""
+    if not weights:
+        return []
+    if not any(weights):
+        weights = [1] * len(weights)
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
+    whole = sum(weights)
+    sign = -1 if total < 0 else 1
+    exact = [Decimal(abs(total)) * Decimal(w) / Decimal(whole) for w in weights]
+    parts = [int(x) for x in exact]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in remainders[: abs(total) - sum(parts)]:
+        parts[i] += 1
+    return [sign * p for p in parts]
+
+
+def percent_of(amount: int, percent: Decimal | int) -> int:
+    """``amount`` × ``percent`` / 100, rounded half-even to a whole minor unit."""
+    return int((Decimal(amount) * Decimal(percent) / 100).quantize(Decimal(1), ROUND_HALF_EVEN))
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Promotion:
+    id: str
+    amount: int  # the discount given, positive minor units
+    kind: str = "plain"  # plain | buy_x_get_y | min_spend
+    condition: Mapping = field(default_factory=dict)  # {"buy": 2, "get": 1} | {"min_spend": N}
+
+
+@dataclass(frozen=True)
+class PaidLine:
+    line_id: str
+    quantity: int
+    item_price: int  # whole line, minor units (as Amazon reports ItemPrice)
+    item_tax: int = 0
+    shipping_price: int = 0
+    shipping_tax: int = 0
+    category: str = "general"
+    promotions: tuple[Promotion, ...] = ()
+
+
+@dataclass(frozen=True)
+class PaidOrder:
+    currency: str
+    lines: tuple[PaidLine, ...]
+    promotions: tuple[Promotion, ...] = ()
+
+    def line(self, line_id: str) -> PaidLine:
+        for line in self.lines:
+            if line.line_id == line_id:
+                return line
+        raise KeyError(line_id)
+
+    @property
+    def paid_total(self) -> int:
+        return sum(line.item_price + line.item_tax + line.shipping_price + line.shipping_tax
+                   - sum(p.amount for p in line.promotions) for line in self.lines) \
+            - sum(p.amount for p in self.promotions)
+
+
+@dataclass(frozen=True)
+class ReturnedUnit:
+    line_id: str
+    unit: int  # 0-based unit number within the line
+    grade: str = "A"
+    seller_fault: bool = False
+
+
+@dataclass(frozen=True)
+class RefundRules:
+    """The money part of a policy document."""
+    grade_percent: Mapping[str, Decimal] = field(default_factory=lambda: {
+        "A": Decimal(100), "B": Decimal(100), "C": Decimal(80), "D": Decimal(50)})
+    restocking_percent: Mapping[str, Decimal] = field(default_factory=dict)  # by category
+    shipping: str = "all_returned_or_seller_fault"
+    clawback_promotions: bool = True
+
+    @classmethod
+    def from_policy(cls, document: Mapping) -> RefundRules:
+        refunds = document.get("refunds", {})
+        return cls(
+            grade_percent={g: Decimal(str(p)) for g, p in refunds.get(
+                "grade_percent", {"A": 100, "B": 100, "C": 80, "D": 50}).items()},
+            restocking_percent={c: Decimal(str(p)) for c, p in refunds.get(
+                "restocking_percent", {}).items()},
+            shipping=refunds.get("shipping", "all_returned_or_seller_fault"),
+            clawback_promotions=bool(refunds.get("clawback_promotions", True)),
+        )
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Explanation:
+    code: str
+    params: Mapping
+    text: str
+
+
+@dataclass
+class LineRefund:
+    line_id: str
+    quantity: int
+    components: dict[str, int]
+
+    @property
+    def amount(self) -> int:
+        return sum(self.components.values())
+
+
+@dataclass
+class RefundBreakdown:
+    currency: str
+    lines: list[LineRefund]
+    explanations: list[Explanation]
+    shipping_refunded: bool
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def money(self) -> Money:
+        return Money.from_minor(self.total, self.currency)
+
+    def components(self) -> dict[str, int]:
+        out = dict.fromkeys(COMPONENTS, 0)
+        for line in self.lines:
+            for name, value in line.components.items():
+                out[name] += value
+        return {k: v for k, v in out.items() if v}
+
+    def as_dict(self) -> dict:
+        fmt = self._fmt
+        return {
+            "currency": self.currency, "total": fmt(self.total),
+            "total_minor": self.total,
+            "components": {k: fmt(v) for k, v in self.components().items()},
+            "lines": [{"line_id": ln.line_id, "quantity": ln.quantity, "amount": fmt(ln.amount),
+                       "components": {k: fmt(v) for k, v in ln.components.items() if v}}
+                      for ln in self.lines],
+            "explanation": [{"code": e.code, **e.params, "text": e.text}
+                            for e in self.explanations],
+        }
+
+    def _fmt(self, minor: int) -> str:
+        return str(Money.from_minor(minor, self.currency).amount)
+
+
+# --- the engine ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Unit:
+    principal: int
+    tax: int
+    promos: dict[str, int]  # promotion id -> this unit's share of the discount
+
+
+class RefundEngine:
+    """Per-unit shares of one order, computed once."""
+
+    def __init__(self, order: PaidOrder, rules: RefundRules):
+        self.order, self.rules = order, rules
+        for promo in (*order.promotions, *(p for ln in order.lines for p in ln.promotions)):
+            if promo.amount < 0:
+                raise ValueError(f"promotion {promo.id} must be a positive discount")
+        if rules.shipping not in SHIPPING_RULES:
+            raise ValueError(f"unknown shipping rule {rules.shipping!r}")
+        order_promo_by_line = {
+            promo.id: dict(zip((ln.line_id for ln in order.lines),
+                               allocate(promo.amount, [ln.item_price for ln in order.lines]),
+                               strict=True))
+            for promo in order.promotions}
+        self.units: dict[str, list[_Unit]] = {}
+        for line in order.lines:
+            if line.quantity < 1:
+                raise ValueError(f"line {line.line_id} has no units")
+            even = [1] * line.quantity
+            principal = allocate(line.item_price, even)
+            tax = allocate(line.item_tax, even)
+            promo_shares = {p.id: allocate(p.amount, even) for p in line.promotions}
+            for promo_id, per_line in order_promo_by_line.items():
+                promo_shares[promo_id] = allocate(per_line[line.line_id], even)
+            self.units[line.line_id] = [
+                _Unit(principal[u], tax[u], {pid: shares[u] for pid, shares in
+                                             promo_shares.items()})
+                for u in range(line.quantity)]
+
+    # The refund for one return: what the returned set is worth after minus before.
+    def refund(self, returning: Iterable[ReturnedUnit],
+               already_returned: Iterable[ReturnedUnit] = (),
+               refunded_before: Iterable[RefundBreakdown] | None = None) -> RefundBreakdown:
+        """``refunded_before``: the refunds actually made for ``already_returned`` (they can
+        differ from its entitlement when a claw-back was capped); by default the entitlement."""
+        before, now = list(already_returned), list(returning)
+        keys = [(u.line_id, u.unit) for u in before + now]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a unit cannot be returned twice")
+        after = self.entitlement(before + now)
+        prior = self.entitlement(before)
+        paid: dict[str, dict[str, int]] = {}
+        for earlier in [prior] if refunded_before is None else refunded_before:
+            for old in earlier.lines:
+                into = paid.setdefault(old.line_id, {})
+                for name, value in old.components.items():
+                    into[name] = into.get(name, 0) + value
+        lines = []
+        for line in after.lines:
+            old = paid.get(line.line_id, {})
+            components = {k: v - old.get(k, 0) for k, v in line.components.items()}
+            quantity = sum(1 for u in now if u.line_id == line.line_id)
+            if quantity or any(components.values()):
+                lines.append(LineRefund(line.line_id, quantity, components))
+        breakdown = RefundBreakdown(self.order.currency, lines, after.explanations,
+                                    after.shipping_refunded and not prior.shipping_refunded)
+        if breakdown.total < 0:  # a claw-back larger than this return: never charge back
+            _absorb_negative(breakdown)
+        return breakdown
+
+    def entitlement(self, returned: Sequence[ReturnedUnit]) -> RefundBreakdown:
+        """What this set of returned units is worth in total."""
+        explanations: list[Explanation] = []
+        by_line: dict[str, dict[str, int]] = {}
+        counts: dict[str, int] = {}
+        for unit in returned:
+            line = self.order.line(unit.line_id)
+            if not 0 <= unit.unit < line.quantity:
+                raise ValueError(f"line {line.line_id} has no unit {unit.unit}")
+            share = self.units[unit.line_id][unit.unit]
+            c = by_line.setdefault(unit.line_id, dict.fromkeys(COMPONENTS, 0))
+            counts[unit.line_id] = counts.get(unit.line_id, 0) + 1
+            percent, restock_pct = self._deductions(unit, line)
+            principal = percent_of(share.principal, percent)
+            promotion = percent_of(sum(share.promos.values()), percent)
+            c["Principal"] += principal
+            c["Promotion"] -= promotion
+            c["Tax"] += percent_of(share.tax, percent)
+            c["RestockingFee"] -= percent_of(principal - promotion, restock_pct)
+        self._explain_units(returned, explanations)
+        shipping = self._shipping_due(returned)
+        if shipping:
+            for line in self.order.lines:
+                c = by_line.setdefault(line.line_id, dict.fromkeys(COMPONENTS, 0))
+                c["Shipping"] += line.shipping_price
+                c["ShippingTax"] += line.shipping_tax
+            explanations.append(Explanation("shipping_refunded", {"rule": self.rules.shipping},
+                                            "shipping is refunded (" +
+                                            _SHIPPING_TEXT[self.rules.shipping] + ")"))
+        elif any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines):
+            explanations.append(Explanation("shipping_kept", {"rule": self.rules.shipping},
+                                            "shipping is not refunded (refunded only " +
+                                            _SHIPPING_TEXT[self.rules.shipping] + ")"))
+        if self.rules.clawback_promotions:
+            self._clawback(returned, by_line, explanations)
+        lines = [LineRefund(line_id, counts.get(line_id, 0), components)
+                 for line_id, components in by_line.items()]
+        return RefundBreakdown(self.order.currency, lines, explanations, shipping)
+
+    def _deductions(self, unit: ReturnedUnit, line: PaidLine) -> tuple[Decimal, Decimal]:
+        if unit.seller_fault:
+            return Decimal(100), Decimal(0)
+        if unit.grade not in self.rules.grade_percent:
+            raise ValueError(f"grade {unit.grade!r} is not in the policy")
+        return (self.rules.grade_percent[unit.grade],
+                self.rules.restocking_percent.get(line.category, Decimal(0)))
+
+    def _shipping_due(self, returned: Sequence[ReturnedUnit]) -> bool:
+        everything = len(returned) == sum(line.quantity for line in self.order.lines)
+        fault = any(u.seller_fault for u in returned)
+        return {"never": False, "always": bool(returned), "all_returned": everything,
+                "seller_fault": fault,
+                "all_returned_or_seller_fault": everything or fault}[self.rules.shipping]
+
+    def _clawback(self, returned: Sequence[ReturnedUnit], by_line: dict[str, dict[str, int]],
+                  explanations: list[Explanation]) -> None:
+        gone = {(u.line_id, u.unit) for u in returned}
+        kept = {line.line_id: [u for u in range(line.quantity) if (line.line_id, u) not in gone]
+                for line in self.order.lines}
+        if not returned or not any(kept.values()):
+            return
+        scoped = [(p, (line,)) for line in self.order.lines for p in line.promotions]
+        scoped += [(p, self.order.lines) for p in self.order.promotions]
+        for promo, lines in scoped:
+            if promo.kind == "plain" or _still_holds(promo, lines, kept, self.units):
+                continue
+            lost = sum(self.units[ln.line_id][u].promos.get(promo.id, 0)
+                       for ln in lines for u in kept[ln.line_id])
+            returned_lines = [ln.line_id for ln in lines if ln.line_id in by_line
+                              and any(u.line_id == ln.line_id for u in returned)]
+            if not lost or not returned_lines:
+                continue
+            weights = [max(0, sum(by_line[i].values())) for i in returned_lines]
+            for line_id, part in zip(returned_lines, allocate(lost, weights), strict=True):
+                by_line[line_id]["PromotionClawback"] -= part
+            explanations.append(Explanation(
+                "promotion_clawback", {"promotion": promo.id, "amount_minor": lost},
+                f"promotion {promo.id} no longer applies to the items kept, so its "
+                f"discount on them ({Money.from_minor(lost, self.order.currency)}) is "
+                "deducted"))
+
+    def _explain_units(self, returned: Sequence[ReturnedUnit],
+                       explanations: list[Explanation]) -> None:
+        for unit in returned:
+            line = self.order.line(unit.line_id)
+            percent, restock = self._deductions(unit, line)
+            if unit.seller_fault:
+                explanations.append(Explanation(
+                    "seller_fault", {"line_id": line.line_id, "unit": unit.unit},
+                    f"{line.line_id} #{unit.unit + 1}: seller at fault, refunded in full"))
+                continue
+            if percent != 100:
+                explanations.append(Explanation(
+                    "grade_deduction", {"line_id": line.line_id, "unit": unit.unit,
+                                        "grade": unit.grade, "percent": str(percent)},
+                    f"{line.line_id} #{unit.unit + 1}: grade {unit.grade} refunds "
+                    f"{percent}% of the price"))
+            if restock:
+                explanations.append(Explanation(
+                    "restocking_fee", {"line_id": line.line_id, "unit": unit.unit,
+                                       "category": line.category, "percent": str(restock)},
+                    f"{line.line_id} #{unit.unit + 1}: {restock}% restocking fee for "
+                    f"{line.category}"))
+
+
+_SHIPPING_TEXT = {
+    "never": "never", "always": "with every return",
+    "all_returned": "when everything comes back",
+    "seller_fault": "when the seller is at fault",
+    "all_returned_or_seller_fault": "when everything comes back or the seller is at fault",
+}
+
+
+def _still_holds(promo: Promotion, lines: Sequence[PaidLine], kept: dict[str, list[int]],
+                 units: dict[str, list[_Unit]]) -> bool:
+    kept_units = sum(len(kept[ln.line_id]) for ln in lines)
+    if kept_units == 0:
+        return True
+    if promo.kind == "buy_x_get_y":
+        needed = int(promo.condition.get("buy", 1)) + int(promo.condition.get("get", 1))
+        return kept_units >= needed
+    if promo.kind == "min_spend":
+        spend = sum(units[ln.line_id][u].principal for ln in lines for u in kept[ln.line_id])
+        return spend >= int(promo.condition.get("min_spend", 0))
+    return True
+
+
+def _absorb_negative(breakdown: RefundBreakdown) -> None:
+    """A claw-back larger than what this return is worth: refund nothing rather than charge
+    the shopper (each line's claw-back is reduced until the line is zero)."""
+    for line in breakdown.lines:
+        line.components["PromotionClawback"] -= line.amount
+    breakdown.explanations.append(Explanation(
+        "clawback_capped", {}, "the claw-back is limited to what this return is worth"))
