@@ -1,0 +1,129 @@
+"""The return policy document: defaults, validation, and typed reads of its parts.
+
+A policy is one JSON document, stored as immutable versions (an edit publishes a new version;
+a return keeps the version it was authorised under). Money thresholds are decimal strings per
+currency, because "200" means something else in USD and JPY. Pure domain code."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from hub.money import Money, MoneyError
+from hub.refunds.engine import SHIPPING_RULES
+
+GRADES = ("A", "B", "C", "D")
+CHANNELS = ("amazon-mfn", "amazon-fba", "amazon-business", "vendor", "web")
+
+DEFAULT_POLICY: dict = {
+    "windows": {"default_days": 30, "by_channel": {"amazon-business": 30},
+                "by_marketplace": {}, "by_category": {"electronics": 30}},
+    "categories": {"non_returnable": ["grocery", "gift_card", "hazmat", "digital"]},
+    "refunds": {
+        "grade_percent": {"A": 100, "B": 100, "C": 80, "D": 50},
+        "restocking_percent": {"electronics": 0},
+        "shipping": "all_returned_or_seller_fault",
+        "clawback_promotions": True,
+    },
+    "approvals": {
+        "amount": {"USD": "200.00", "EUR": "200.00", "GBP": "180.00", "JPY": "30000",
+                   "CAD": "270.00"},
+        "grades": ["D"],
+        "reason_mismatch": True,
+    },
+    "auto_accept": {"amount": {"USD": "50.00", "EUR": "50.00", "JPY": "7000"},
+                    "grades": ["A", "B"]},
+    "risk": {
+        "serial_returner": {"window_days": 90, "max_returns": 5},
+        "velocity": {"window_hours": 24, "max_returns": 3},
+        "high_value": {"USD": "500.00", "EUR": "500.00", "GBP": "450.00", "JPY": "75000"},
+        "wardrobing_categories": ["apparel", "shoes", "formalwear"],
+        "supervisor_score": 30,
+        "review_score": 60,
+    },
+    "voucher_ttl_days": 14,
+}
+
+
+def default_policy() -> dict:
+    return copy.deepcopy(DEFAULT_POLICY)
+
+
+def validate_policy(doc: object) -> list[dict]:
+    """Every problem with a policy document as {"field", "message"}; empty when valid."""
+    errors: list[dict] = []
+
+    def fail(path: str, message: str) -> None:
+        errors.append({"field": path, "message": message})
+
+    def days(value, path: str) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 3650:
+            fail(path, "must be a whole number of days from 0 to 3650")
+
+    def amounts(value, path: str) -> None:
+        if not isinstance(value, dict):
+            fail(path, "must map currency codes to amounts, e.g. {\"USD\": \"200.00\"}")
+            return
+        for currency, amount in value.items():
+            try:
+                Money(Decimal(str(amount)), currency)
+            except (MoneyError, InvalidOperation, ValueError):
+                fail(f"{path}.{currency}", f"{amount!r} is not an amount in {currency}")
+
+    if not isinstance(doc, dict):
+        return [{"field": "", "message": "the policy must be a JSON object"}]
+    windows = doc.get("windows", {})
+    days(windows.get("default_days"), "windows.default_days")
+    for group in ("by_channel", "by_marketplace", "by_category"):
+        for key, value in (windows.get(group) or {}).items():
+            days(value, f"windows.{group}.{key}")
+    for channel in (windows.get("by_channel") or {}):
+        if channel not in CHANNELS:
+            fail(f"windows.by_channel.{channel}", f"unknown channel (one of {', '.join(CHANNELS)})")
+    refunds = doc.get("refunds", {})
+    grades = refunds.get("grade_percent", {})
+    if set(grades) != set(GRADES):
+        fail("refunds.grade_percent", f"must give a percentage for each grade {', '.join(GRADES)}")
+    for grade, pct in grades.items():
+        if not isinstance(pct, int | float) or not 0 <= pct <= 100:
+            fail(f"refunds.grade_percent.{grade}", "must be a percentage from 0 to 100")
+    for category, pct in (refunds.get("restocking_percent") or {}).items():
+        if not isinstance(pct, int | float) or not 0 <= pct <= 100:
+            fail(f"refunds.restocking_percent.{category}", "must be a percentage from 0 to 100")
+    if refunds.get("shipping") not in SHIPPING_RULES:
+        fail("refunds.shipping", f"must be one of {', '.join(SHIPPING_RULES)}")
+    approvals = doc.get("approvals", {})
+    amounts(approvals.get("amount", {}), "approvals.amount")
+    amounts(doc.get("auto_accept", {}).get("amount", {}), "auto_accept.amount")
+    for path, value in (("approvals.grades", approvals.get("grades", [])),
+                        ("auto_accept.grades", doc.get("auto_accept", {}).get("grades", []))):
+        if not isinstance(value, list) or any(g not in GRADES for g in value):
+            fail(path, f"must be a list of grades from {', '.join(GRADES)}")
+    risk = doc.get("risk", {})
+    amounts(risk.get("high_value", {}), "risk.high_value")
+    for key in ("supervisor_score", "review_score"):
+        if not isinstance(risk.get(key), int) or not 0 <= risk[key] <= 100:
+            fail(f"risk.{key}", "must be a score from 0 to 100")
+    days(doc.get("voucher_ttl_days"), "voucher_ttl_days")
+    if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
+        fail("voucher_ttl_days", "must be at least 1 day")
+    return errors
+
+
+def threshold(amounts: Mapping[str, str], currency: str) -> int | None:
+    """A per-currency money threshold in minor units (None: no threshold for the currency)."""
+    if currency not in amounts:
+        return None
+    return Money(Decimal(str(amounts[currency])), currency).to_minor()
+
+
+def return_window_days(doc: Mapping, channel: str, marketplace_id: str, category: str) -> int:
+    """The most specific window wins: category, then marketplace, then channel, then default."""
+    windows = doc["windows"]
+    for group, key in (("by_category", category), ("by_marketplace", marketplace_id),
+                       ("by_channel", channel)):
+        value = (windows.get(group) or {}).get(key)
+        if value is not None:
+            return value
+    return windows["default_days"]
