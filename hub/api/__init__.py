@@ -16,4 +16,11 @@ def _exempt_from_csrf(state) -> None:
 
 bp.record_once(_exempt_from_csrf)
 
-from hub.api import health, openapi, orders, routing, stores  # noqa: E402,F401  (routes register on bp)
+from hub.api import (  # noqa: E402,F401  (routes register on bp)
+    health,
+    openapi,
+    orders,
+    policy,
+    routing,
+    stores,
+)

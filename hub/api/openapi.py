@@ -87,6 +87,39 @@ PATHS = {
                       "404": _PROBLEM}}},
 }
 
+
+_JSON = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+_BODY = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _id(name: str, kind: str = "integer") -> dict:
+    return _param(name, {"type": kind}, name.replace("_", " "), where="path", required=True)
+
+
+PATHS.update({
+    "/api/v1/policy": {
+        "get": {"summary": "The current return policy version",
+                "responses": {"200": _JSON, "401": _PROBLEM}},
+        "put": {"summary": "Publish a new policy version ({document, note}); admin only",
+                "requestBody": _BODY,
+                "responses": {"201": _JSON, "401": _PROBLEM, "403": _PROBLEM,
+                              "422": _PROBLEM}}},
+    "/api/v1/policy/versions": {"get": {"summary": "All policy versions",
+                                        "responses": {"200": _JSON, "401": _PROBLEM}}},
+    "/api/v1/policy/versions/{number}": {"get": {
+        "summary": "One policy version", "parameters": [_id("number")],
+        "responses": {"200": _JSON, "404": _PROBLEM}}},
+    "/api/v1/blocklist": {
+        "get": {"summary": "Active blocklist entries (hashed values, masked hints)",
+                "responses": {"200": _JSON, "401": _PROBLEM, "403": _PROBLEM}},
+        "post": {"summary": "Block a shopper e-mail, address, order or phone ({kind, value, "
+                            "reason})", "requestBody": _BODY,
+                 "responses": {"201": _JSON, "422": _PROBLEM}}},
+    "/api/v1/blocklist/{entry_id}": {"delete": {
+        "summary": "Remove a blocklist entry ({reason})", "parameters": [_id("entry_id")],
+        "requestBody": _BODY, "responses": {"200": _JSON, "404": _PROBLEM, "422": _PROBLEM}}},
+})
+
 _AMOUNT = {"type": ["string", "number"], "description": "Decimal amount, e.g. \"19.99\""}
 _PROMOTION = {"type": "object", "required": ["id", "amount"], "properties": {
     "id": {"type": "string"}, "amount": _AMOUNT,
