@@ -115,6 +115,34 @@ PATHS.update({
         "post": {"summary": "Block a shopper e-mail, address, order or phone ({kind, value, "
                             "reason})", "requestBody": _BODY,
                  "responses": {"201": _JSON, "422": _PROBLEM}}},
+    "/api/v1/returns": {"post": {
+        "summary": "Authorise units of an order for return and issue the voucher "
+                   "({channel, order_id, lines: [{line_id|item_id, quantity, reason|reasons}], "
+                   "email, locale, latitude/longitude or postal_code, store_code}); "
+                   "an Idempotency-Key header makes retries safe",
+        "requestBody": _BODY,
+        "responses": {"201": _JSON, "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/returns/{number}": {"get": {
+        "summary": "One return with its units, voucher, stores and timeline",
+        "parameters": [_id("number", "string")], "responses": {"200": _JSON, "404": _PROBLEM}}},
+    "/api/v1/returns/{number}/cancel": {"post": {
+        "summary": "Cancel an issued return (before drop-off); frees its units",
+        "parameters": [_id("number", "string")],
+        "responses": {"200": _JSON, "404": _PROBLEM, "409": _PROBLEM}}},
+    "/api/v1/returns/{number}/voucher.{fmt}": {"get": {
+        "summary": "The voucher QR as PNG or SVG",
+        "parameters": [_id("number", "string"), _id("fmt", "string")],
+        "responses": {"200": {"description": "image"}, "404": _PROBLEM}}},
+    "/api/v1/vouchers/keys": {"get": {
+        "summary": "Public keys that verify vouchers offline (Ed25519)",
+        "responses": {"200": _JSON}}},
+    "/api/v1/vouchers/{code}": {"get": {
+        "summary": "Verify a voucher token or short code without changing anything; errors: "
+                   "voucher_malformed, voucher_bad_signature, voucher_unknown_key, "
+                   "voucher_unknown, voucher_expired, voucher_cancelled, voucher_already_used",
+        "parameters": [_id("code", "string")],
+        "responses": {"200": _JSON, "400": _PROBLEM, "404": _PROBLEM, "409": _PROBLEM,
+                      "429": _PROBLEM}}},
     "/api/v1/blocklist/{entry_id}": {"delete": {
         "summary": "Remove a blocklist entry ({reason})", "parameters": [_id("entry_id")],
         "requestBody": _BODY, "responses": {"200": _JSON, "404": _PROBLEM, "422": _PROBLEM}}},

@@ -33,6 +33,7 @@ class InProcessRunner:
         self._stop = threading.Event()
         self._last_run: dict[str, float] = {}
         self._thread = threading.Thread(target=self._loop, name="homing-runner", daemon=True)
+        load_periodic_jobs()
 
     def start(self) -> None:
         self._thread.start()
@@ -63,3 +64,8 @@ class InProcessRunner:
     def _loop(self) -> None:
         while not self._stop.wait(self.tick):
             self.run_once()
+
+
+def load_periodic_jobs() -> None:
+    """Import the features' job modules so their @periodic jobs register."""
+    import hub.returns.jobs  # noqa: F401

@@ -51,8 +51,9 @@ def relay_outbox(limit: int = 500) -> int:
 
 
 def run_periodic(name: str) -> None:
-    from hub.jobs.runner import PERIODIC
+    from hub.jobs.runner import PERIODIC, load_periodic_jobs
 
+    load_periodic_jobs()
     for job_name, _every, func in PERIODIC:
         if job_name == name:
             func(current_app)

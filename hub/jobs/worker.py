@@ -11,7 +11,7 @@ from rq.cron import CronScheduler
 from hub.extensions import db
 from hub.jobs import tasks
 from hub.jobs.queue import QUEUES, redis_connection
-from hub.jobs.runner import PERIODIC
+from hub.jobs.runner import PERIODIC, load_periodic_jobs
 
 RELAY_EVERY_SECONDS = 5
 
@@ -31,6 +31,7 @@ def run_worker(app: Flask, *, burst: bool = False, with_cron: bool = True) -> No
 def _start_cron(conn) -> None:
     cron = CronScheduler(connection=conn, name="homing-cron")
     cron.register(tasks.relay_outbox, "high", interval=RELAY_EVERY_SECONDS)
+    load_periodic_jobs()
     for name, every, _func in PERIODIC:
         cron.register(tasks.run_periodic, "low", args=(name,), interval=int(every), name=name)
     thread = threading.Thread(target=_run_cron, args=(cron,), name="homing-cron", daemon=True)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from flask import Response, current_app, g, jsonify, request
+
+from hub.api import bp
+from hub.api.common import json_body, require
+from hub.audit.service import Actor
+from hub.extensions import db, limiter
+from hub.orders.models import Order
+from hub.returns import service
+from hub.returns.models import ReturnAuthorization
+from hub.returns.states import TransitionError
+from hub.vouchers import render
+from hub.vouchers.crypto import VoucherError
+from hub.vouchers.keys import keyring
+from hub.web.errors import Problem
+
+INTEGRATORS = ("admin", "hq_ops")
+
+
+def _actor() -> Actor:
+    return Actor("api_key", g.principal.id, g.principal.label)
+
+
+def _lookup_limit() -> str:
+    return current_app.config["RATELIMIT_CODE_LOOKUP"]
+
+
+def _rma(number: str) -> ReturnAuthorization:
+    rma = db.session.query(ReturnAuthorization).filter_by(number=number.upper()).one_or_none()
+    if rma is None:
+        raise Problem(404, "return_not_found", "Return not found", f"No return {number!r}.")
+    return rma
+
+
+@bp.post("/api/v1/returns")
+@require(*INTEGRATORS)
+def create_return():
+    """Authorise units of an order for return; answers the RMA with its voucher."""
+    body = json_body()
+    order = db.session.query(Order).filter_by(
+        channel=str(body.get("channel") or "amazon-mfn"),
+        external_id=str(body.get("order_id") or "")).one_or_none()
+    if order is None:
+        raise Problem(404, "order_not_found", "Order not found",
+                      "No order with this channel and order id.")
+    req = service.parse_request({**body, "source": "api",
+                                 "idempotency_key": request.headers.get("Idempotency-Key")
+                                 or body.get("idempotency_key")}, order)
+    try:
+        rma = service.create_return(db.session, order, req, actor=_actor(), keyring=keyring(),
+                                    secret=current_app.config["SECRET_KEY"])
+    except service.ReturnConflict:
+        db.session.rollback()
+        raise Problem(409, "units_taken", "Units already being returned",
+                      "Another request authorised these units first; fetch the order again."
+                      ) from None
+    db.session.commit()
+    return jsonify(service.return_to_dict(db.session, rma)), 201
+
+
+@bp.get("/api/v1/returns/<number>")
+@require(*INTEGRATORS, "finance")
+def get_return(number: str):
+    return jsonify(service.return_to_dict(db.session, _rma(number)))
+
+
+@bp.post("/api/v1/returns/<number>/cancel")
+@require(*INTEGRATORS)
+def cancel_return(number: str):
+    rma = _rma(number)
+    try:
+        service.cancel_return(db.session, rma, actor=_actor())
+    except TransitionError as exc:
+        raise Problem(409, "not_cancellable", "Return cannot be cancelled",
+                      f"The return is {exc.current}; only issued returns can be cancelled "
+                      "(before drop-off).") from None
+    db.session.commit()
+    return jsonify(service.return_to_dict(db.session, rma))
+
+
+@bp.get("/api/v1/vouchers/keys")
+def voucher_keys():
+    """Public keys that verify vouchers (for offline verification on store tablets)."""
+    return jsonify({"keys": keyring().public_keys()})
+
+
+@bp.get("/api/v1/vouchers/<path:code>")
+@require()
+@limiter.limit(_lookup_limit)
+def verify_voucher(code: str):
+    """Verify a voucher token or short code without changing anything."""
+    try:
+        voucher, rma = service.find_voucher(db.session, keyring(), code)
+    except VoucherError as exc:
+        status = 404 if exc.code == "unknown" else 400 if exc.code == "malformed" else 409
+        raise Problem(status, f"voucher_{exc.code}", "Voucher not valid", str(exc)) from None
+    return jsonify({"valid": True, "return": service.return_to_dict(db.session, rma)})
+
+
+@bp.get("/api/v1/returns/<number>/voucher.<fmt>")
+@require(*INTEGRATORS)
+def voucher_image(number: str, fmt: str):
+    data = service.return_to_dict(db.session, _rma(number))
+    if data["voucher"] is None or fmt not in ("png", "svg"):
+        raise Problem(404, "voucher_not_found", "No voucher", "png or svg of an issued voucher.")
+    token = data["voucher"]["token"]
+    body = render.qr_png(token) if fmt == "png" else render.qr_svg(token)
+    return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=86400"})

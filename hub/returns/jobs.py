@@ -1,0 +1,22 @@
+"""Periodic jobs of returns: expire unused vouchers and free their units."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from hub.extensions import db
+from hub.jobs.runner import periodic
+from hub.returns.service import expire_due
+
+log = logging.getLogger(__name__)
+
+
+@periodic("expire-returns", every_seconds=300)
+def expire_returns(app: Flask) -> None:
+    with app.app_context():
+        count = expire_due(db.session)
+        db.session.commit()
+        if count:
+            log.info("expired %d returns", count)

@@ -1,0 +1,34 @@
+"""Explicit state machines of a return authorisation and of each returned unit."""
+
+from __future__ import annotations
+
+RMA_TRANSITIONS = {
+    "issued": {"dropped_off", "cancelled", "expired"},
+    "dropped_off": {"completed"},
+    "completed": set(),
+    "cancelled": set(),
+    "expired": set(),
+}
+UNIT_RECEPTION = {
+    "awaiting": {"received", "cancelled", "expired"},
+    "received": set(),
+    "cancelled": set(),
+    "expired": set(),
+}
+VOUCHER_TRANSITIONS = {
+    "active": {"used", "cancelled", "expired"},
+    "used": set(),
+    "cancelled": set(),
+    "expired": set(),
+}
+
+
+class TransitionError(ValueError):
+    def __init__(self, what: str, current: str, target: str):
+        super().__init__(f"a {what} that is {current} cannot become {target}")
+        self.current, self.target = current, target
+
+
+def check(table: dict[str, set[str]], what: str, current: str, target: str) -> None:
+    if target not in table.get(current, set()):
+        raise TransitionError(what, current, target)

@@ -1,0 +1,52 @@
+"""Test data builders shared by the integration tests."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from hub.audit.service import SYSTEM
+from hub.stores.service import import_stores
+
+STORES_CSV = "\n".join((
+    "code,name,lat,lon,tz,hours,categories,size_classes,capacity",
+    "NYC-1,Herald Square,40.7505,-73.9880,America/New_York,24/7,"
+    "general|electronics|apparel,small|medium|large,100",
+    "NYC-2,Brooklyn,40.6782,-73.9442,America/New_York,Mon-Sun 09:00-21:00,"
+    "general|apparel,small|medium,50",
+    "JC-1,Jersey City,40.7178,-74.0431,America/New_York,Mon-Sat 10:00-20:00; Sun closed,"
+    "general|electronics,small|medium|large|bulky,80",
+)) + "\n"
+
+
+def seed_stores(session) -> None:
+    import_stores(session, io.StringIO(STORES_CSV), fmt="csv", actor=SYSTEM)
+    session.commit()
+
+
+def order_payload(order_id: str = "114-1234567-1234567", *, delivered_days_ago: int = 3,
+                  **overrides) -> dict:
+    delivered = datetime.now(UTC) - timedelta(days=delivered_days_ago)
+    payload = {
+        "channel": "amazon-mfn", "order_id": order_id, "marketplace_id": "ATVPDKIKX0DER",
+        "currency": "USD", "status": "delivered",
+        "purchased_at": (delivered - timedelta(days=2)).isoformat(),
+        "delivered_at": delivered.isoformat(),
+        "buyer": {"email": "shopper@example.com", "postal_code": "10001", "country": "US"},
+        "lines": [
+            {"item_id": "11111111111111", "sku": "HEADPHONES-1", "title": "Headphones",
+             "category": "electronics", "size_class": "small", "quantity": 2,
+             "item_price": "199.98", "item_tax": "17.74"},
+            {"item_id": "22222222222222", "sku": "TSHIRT-M", "title": "T-shirt",
+             "category": "apparel", "quantity": 1, "item_price": "25.00", "item_tax": "2.22",
+             "shipping_price": "4.99"},
+        ],
+    }
+    payload.update(overrides)
+    return payload
+
+
+def create_order(client, headers, **kwargs) -> dict:
+    response = client.post("/api/v1/orders", json=order_payload(**kwargs), headers=headers)
+    assert response.status_code in (200, 201), response.get_json()
+    return response.get_json()
