@@ -73,6 +73,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api_bp)
     app.register_blueprint(home_bp)
+    from portal.shopper import bp as shopper_bp
+
+    app.register_blueprint(shopper_bp)
     if app.config.get("MOUNT_SANDBOX"):
         try:
             from hub.sandbox import mount_sandbox

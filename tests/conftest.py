@@ -90,6 +90,9 @@ def session(app):
 
 @pytest.fixture
 def client(app, session):
+    from hub.extensions import limiter
+
+    limiter.reset()  # each test starts with fresh rate-limit budgets
     return app.test_client()
 
 

@@ -68,8 +68,10 @@ def seed_demo(app: Flask) -> dict[str, str]:
         db.session.commit()
         app.logger.info("demo stores: %s", summary.line())
     _ensure_demo_key()
+    _ensure_demo_orders()
     db.session.commit()
-    return {"API key (admin)": DEMO_API_KEY}
+    return {"API key (admin)": DEMO_API_KEY,
+            "Shopper order": f"{DEMO_ORDERS[0]['order_id']} with postal code 10001"}
 
 
 def _ensure_demo_key() -> None:
@@ -80,3 +82,49 @@ def _ensure_demo_key() -> None:
     if db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix)) is None:
         db.session.add(ApiKey(name="demo admin", prefix=prefix, key_hash=hash_api_key(DEMO_API_KEY),
                               role="admin"))
+
+
+def _demo_order(order_id: str, days_ago: int, lines: list[dict], **extra) -> dict:
+    from datetime import timedelta
+
+    from hub.models import utcnow
+
+    delivered = utcnow() - timedelta(days=days_ago)
+    return {"channel": "amazon-mfn", "order_id": order_id, "marketplace_id": "ATVPDKIKX0DER",
+            "seller_id": "A1DEMOSELLER", "currency": "USD", "status": "delivered",
+            "purchased_at": (delivered - timedelta(days=2)).isoformat(),
+            "delivered_at": delivered.isoformat(),
+            "buyer": {"email": "alex@example.com", "name": "Alex Demo", "postal_code": "10001",
+                      "country": "US"}, "lines": lines, **extra}
+
+
+DEMO_ORDERS = [
+    _demo_order("114-3941689-8772232", 4, [
+        {"item_id": "40000000000001", "sku": "HP-NC-700", "title": "Noise-cancelling headphones",
+         "category": "electronics", "size_class": "small", "quantity": 2,
+         "item_price": "299.98", "item_tax": "26.62"},
+        {"item_id": "40000000000002", "sku": "TEE-ORG-M", "title": "Organic cotton T-shirt (M)",
+         "category": "apparel", "size_class": "small", "quantity": 3, "item_price": "60.00",
+         "item_tax": "5.33", "shipping_price": "5.99",
+         "promotions": [{"id": "3FOR2-TEES", "amount": "20.00", "kind": "buy_x_get_y",
+                         "condition": {"buy": 2, "get": 1}}]},
+    ]),
+    _demo_order("114-5550199-2039911", 20, [
+        {"item_id": "40000000000011", "sku": "LAMP-ARC", "title": "Arc floor lamp",
+         "category": "home", "size_class": "large", "quantity": 1, "item_price": "129.00",
+         "item_tax": "11.45"},
+    ]),
+    _demo_order("114-7000001-0000007", 60, [
+        {"item_id": "40000000000021", "sku": "KETTLE-1", "title": "Electric kettle",
+         "category": "appliances", "size_class": "medium", "quantity": 1,
+         "item_price": "49.99", "item_tax": "4.44"},
+    ]),
+]
+
+
+def _ensure_demo_orders() -> None:
+    from hub.orders.service import find_order, upsert_order
+
+    for payload in DEMO_ORDERS:
+        if find_order(db.session, payload["channel"], payload["order_id"]) is None:
+            upsert_order(db.session, payload, actor=Actor("system", None, "demo-seed"))

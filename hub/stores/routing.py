@@ -72,6 +72,8 @@ class RankedStore:
     closes_at: datetime | None
     capacity_left: int
     timezone: str
+    latitude: float = 0.0
+    longitude: float = 0.0
     reasons: list[tuple[str, dict]] = field(default_factory=list)
 
     def explain(self) -> str:
@@ -204,7 +206,8 @@ class StoreIndex:
             rank=rank, code=store.code, name=store.name, store_id=store.id, distance_km=km,
             accepts=tier < 2, open_now=interval is not None, next_opening=next_opening,
             closes_at=None if around_the_clock else closes_at, capacity_left=left,
-            timezone=store.timezone, reasons=reasons)
+            timezone=store.timezone, latitude=store.latitude, longitude=store.longitude,
+            reasons=reasons)
 
 
 def brute_force(stores: list[StoreCandidate], lat: float, lon: float, *,

@@ -185,6 +185,7 @@ def route(session: Session, lat: float, lon: float, *, category: str | None = No
 def ranked_to_dict(ranked: RankedStore, tz: str | None = None) -> dict:
     return {
         "rank": ranked.rank, "code": ranked.code, "name": ranked.name,
+        "latitude": ranked.latitude, "longitude": ranked.longitude,
         "distance_km": round(float(ranked.distance_km), 2), "accepts": ranked.accepts,
         "open_now": ranked.open_now,
         "next_opening": ranked.next_opening.isoformat() if ranked.next_opening else None,

@@ -1,0 +1,247 @@
+"""The shopper portal (no login): find the order, pick units and reasons, pick a store, get the
+voucher, follow the status. Thin views over hub.returns.service."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from hub.audit.service import Actor
+from hub.extensions import db, limiter
+from hub.models import utcnow
+from hub.money import Money
+from hub.orders.models import Order
+from hub.policy import service as policy_service
+from hub.refunds.engine import RefundEngine, RefundRules, ReturnedUnit
+from hub.returns import service
+from hub.returns.models import ReturnAuthorization
+from hub.stores.geo import resolve_postal_code
+from hub.validation import InvalidInput
+from hub.vouchers import render
+from hub.vouchers.keys import keyring
+from hub.vouchers.models import Voucher
+
+bp = Blueprint("shopper", __name__, url_prefix="/return")
+SHOPPER = Actor("shopper", None, "portal")
+
+
+def _lookup_limit() -> str:
+    return current_app.config["RATELIMIT_CODE_LOOKUP"]
+
+
+def access_key(number: str) -> str:
+    """The secret part of a status link: knowing an RMA number alone shows nothing."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"status:{number}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _order() -> Order:
+    order = db.session.get(Order, session.get("shopper_order") or 0)
+    if order is None:
+        abort(redirect(url_for("shopper.start")))
+    return order
+
+
+def _money(minor: int, currency: str) -> str:
+    from flask_babel import format_currency
+
+    return format_currency(Money.from_minor(minor, currency).amount, currency)
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"money": _money}
+
+
+@bp.get("/")
+def start():
+    return render_template("shopper/start.html")
+
+
+@bp.post("/find")
+@limiter.limit(_lookup_limit)
+def find():
+    order_id = request.form.get("order_id", "")
+    proof = request.form.get("proof", "")
+    if not order_id.strip() or not proof.strip():
+        return render_template("shopper/start.html", order_id=order_id,
+                               error=_("Enter your order number and the postal code or e-mail "
+                                       "address on the order.")), 422
+    order = service.find_order_for_shopper(db.session, order_id, proof)
+    if order is None:
+        return render_template("shopper/start.html", order_id=order_id,
+                               error=_("We could not find an order with this number and postal "
+                                       "code or e-mail. Check both and try again.")), 404
+    session["shopper_order"] = order.id
+    session.pop("shopper_choice", None)
+    return redirect(url_for("shopper.items"))
+
+
+def _items_context(order: Order, selected: dict | None = None, errors=None) -> dict:
+    policy = policy_service.current_policy(db.session).document
+    verdicts = service.eligibility(db.session, order, policy, utcnow())
+    reasons = service._reasons(db.session)
+    db.session.commit()
+    return {"order": order, "verdicts": verdicts, "reasons": list(reasons.values()),
+            "selected": selected or {}, "errors": errors or [],
+            "postal_code": session.get("shopper_postal", order.ship_postal_code)}
+
+
+@bp.get("/items")
+def items():
+    return render_template("shopper/items.html", **_items_context(_order()))
+
+
+def _selection_from_form(order: Order) -> dict[int, list[str]]:
+    chosen: dict[int, list[str]] = {}
+    for line in order.lines:
+        try:
+            quantity = int(request.form.get(f"qty-{line.id}", "0") or 0)
+        except ValueError:
+            quantity = 0
+        reason = request.form.get(f"reason-{line.id}", "")
+        if quantity > 0:
+            chosen[line.id] = [reason] * quantity
+    return chosen
+
+
+@bp.post("/quote")
+def quote():
+    """The expected refund for the current selection (an htmx fragment)."""
+    order = _order()
+    chosen = _selection_from_form(order)
+    policy = policy_service.current_policy(db.session).document
+    engine = RefundEngine(service.paid_order(order), RefundRules.from_policy(policy))
+    reasons = service._reasons(db.session)
+    taken = service.taken_units(db.session, order)
+    units, problems = [], []
+    for line in order.lines:
+        free = [n for n in range(line.quantity) if n + 1 not in taken.get(line.id, set())]
+        wanted = chosen.get(line.id, [])
+        if len(wanted) > len(free):
+            problems.append(_("Only %(n)d of %(item)s can still be returned.", n=len(free),
+                              item=line.title or line.sku))
+            continue
+        for code, unit in zip(wanted, free, strict=False):
+            fault = reasons[code].seller_fault if code in reasons else False
+            units.append(ReturnedUnit(str(line.id), unit, "A", fault))
+    breakdown = None
+    if units and not problems:
+        breakdown = engine.refund(units, service.returned_units(db.session, order, graded=False))
+    db.session.rollback()
+    return render_template("shopper/_quote.html", breakdown=breakdown, problems=problems,
+                           currency=order.currency)
+
+
+@bp.post("/items")
+def choose_items():
+    order = _order()
+    chosen = _selection_from_form(order)
+    postal = request.form.get("postal_code", "").strip()[:20]
+    lat, lon = request.form.get("lat"), request.form.get("lon")
+    errors = []
+    if not chosen:
+        errors.append(_("Choose at least one item to return."))
+    if any(not code for codes in chosen.values() for code in codes):
+        errors.append(_("Tell us why you are returning each item."))
+    if errors:
+        return render_template("shopper/items.html", **_items_context(order, chosen, errors)), 422
+    session["shopper_choice"] = {str(k): v for k, v in chosen.items()}
+    session["shopper_postal"] = postal
+    session["shopper_point"] = None
+    try:
+        if lat and lon:
+            session["shopper_point"] = [float(lat), float(lon)]
+    except ValueError:
+        pass
+    return redirect(url_for("shopper.stores"))
+
+
+def _request(order: Order, store_code: str | None = None) -> service.ReturnRequest:
+    choice = {int(k): v for k, v in (session.get("shopper_choice") or {}).items()}
+    if not choice:
+        abort(redirect(url_for("shopper.items")))
+    point = session.get("shopper_point")
+    return service.ReturnRequest(
+        lines=choice, email=order.buyer_email, locale=request.accept_languages.best or "en",
+        latitude=point[0] if point else None, longitude=point[1] if point else None,
+        postal_code=session.get("shopper_postal", ""), store_code=store_code, source="portal")
+
+
+@bp.get("/stores")
+def stores():
+    order = _order()
+    req = _request(order)
+    origin = service._origin(req, order)
+    routed = service.route_for(db.session, order, set(req.lines), origin, utcnow())
+    unknown_postal = origin is None
+    if req.postal_code and not resolve_postal_code(req.postal_code, order.ship_country or "US"):
+        unknown_postal = True
+    return render_template("shopper/stores.html", order=order, routed=routed,
+                           unknown_postal=unknown_postal, postal_code=req.postal_code)
+
+
+@bp.post("/confirm")
+def confirm():
+    order = _order()
+    req = _request(order, request.form.get("store_code") or None)
+    try:
+        rma = service.create_return(db.session, order, req, actor=SHOPPER, keyring=keyring(),
+                                    secret=current_app.config["SECRET_KEY"])
+    except InvalidInput as exc:
+        db.session.rollback()
+        messages = [e["message"] for e in exc.errors]
+        return render_template("shopper/items.html",
+                               **_items_context(order, req.lines, messages)), 422
+    except service.ReturnConflict:
+        db.session.rollback()
+        return render_template("shopper/items.html", **_items_context(order, req.lines, [
+            _("Some of these items were just returned in another session.")])), 409
+    db.session.commit()
+    session.pop("shopper_choice", None)
+    return redirect(url_for("shopper.status", number=rma.number, k=access_key(rma.number)))
+
+
+def _rma_for_status(number: str) -> ReturnAuthorization:
+    if not hmac.compare_digest(request.args.get("k", ""), access_key(number)):
+        abort(404)
+    rma = db.session.scalar(sa.select(ReturnAuthorization)
+                            .where(ReturnAuthorization.number == number))
+    if rma is None:
+        abort(404)
+    return rma
+
+
+@bp.get("/r/<number>")
+def status(number: str):
+    rma = _rma_for_status(number)
+    data = service.return_to_dict(db.session, rma)
+    refund_due = rma.dropped_off_at + timedelta(days=2) if rma.dropped_off_at else None
+    return render_template("shopper/status.html", rma=rma, data=data, key=access_key(number),
+                           refund_due=refund_due)
+
+
+@bp.get("/r/<number>/qr.<fmt>")
+def qr(number: str, fmt: str):
+    rma = _rma_for_status(number)
+    voucher = db.session.scalar(sa.select(Voucher).where(Voucher.rma_id == rma.id))
+    if voucher is None or fmt not in ("png", "svg"):
+        abort(404)
+    body = render.qr_png(voucher.token) if fmt == "png" else render.qr_svg(voucher.token)
+    return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
+                    headers={"Cache-Control": "private, max-age=86400"})
