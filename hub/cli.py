@@ -212,6 +212,24 @@ def bench_routing(n_stores: int, n_queries: int, seed: int, baseline_queries: in
         click.echo(json.dumps(figures, indent=2, default=str))
 
 
+@bench_cli.command("vouchers")
+@click.option("--count", "n", default=200, show_default=True)
+def bench_vouchers(n: int):
+    """Voucher issue end to end (API) and QR render time, cold and cached."""
+    from tqdm import tqdm
+
+    from hub.vouchers.bench import report, run_voucher_benchmark
+
+    with tqdm(total=n, unit="voucher", file=sys.stderr, disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.n = done
+            bar.refresh()
+
+        figures = run_voucher_benchmark(n, progress=progress)
+    for line in report(figures):
+        click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("FLASK_APP", "wsgi:app")
     main()
