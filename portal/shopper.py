@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import (
@@ -27,7 +26,6 @@ from hub.models import utcnow
 from hub.money import Money
 from hub.orders.models import Order
 from hub.policy import service as policy_service
-from hub.refunds.engine import RefundEngine, RefundRules, ReturnedUnit
 from hub.returns import service
 from hub.returns.models import ReturnAuthorization
 from hub.stores.geo import resolve_postal_code
@@ -95,7 +93,7 @@ def find():
 def _items_context(order: Order, selected: dict | None = None, errors=None) -> dict:
     policy = policy_service.current_policy(db.session).document
     verdicts = service.eligibility(db.session, order, policy, utcnow())
-    reasons = service._reasons(db.session)
+    reasons = service.shopper_reasons(db.session)
     db.session.commit()
     return {"order": order, "verdicts": verdicts, "reasons": list(reasons.values()),
             "selected": selected or {}, "errors": errors or [],
@@ -124,28 +122,10 @@ def _selection_from_form(order: Order) -> dict[int, list[str]]:
 def quote():
     """The expected refund for the current selection (an htmx fragment)."""
     order = _order()
-    chosen = _selection_from_form(order)
-    policy = policy_service.current_policy(db.session).document
-    engine = RefundEngine(service.paid_order(order), RefundRules.from_policy(policy))
-    reasons = service._reasons(db.session)
-    taken = service.taken_units(db.session, order)
-    units, problems = [], []
-    for line in order.lines:
-        free = [n for n in range(line.quantity) if n + 1 not in taken.get(line.id, set())]
-        wanted = chosen.get(line.id, [])
-        if len(wanted) > len(free):
-            problems.append(_("Only %(n)d of %(item)s can still be returned.", n=len(free),
-                              item=line.title or line.sku))
-            continue
-        for code, unit in zip(wanted, free, strict=False):
-            fault = reasons[code].seller_fault if code in reasons else False
-            units.append(ReturnedUnit(str(line.id), unit, "A", fault))
-    breakdown = None
-    if units and not problems:
-        breakdown = engine.refund(units, service.returned_units(db.session, order, graded=False))
-    db.session.rollback()
-    return render_template("shopper/_quote.html", breakdown=breakdown, problems=problems,
-                           currency=order.currency)
+    breakdown, problems = service.quote_return(db.session, order, _selection_from_form(order))
+    db.session.commit()  # only the first-use policy and reason list, if any
+    return render_template("shopper/_quote.html", breakdown=breakdown,
+                           problems=[p["message"] for p in problems], currency=order.currency)
 
 
 @bp.post("/items")
@@ -187,7 +167,7 @@ def _request(order: Order, store_code: str | None = None) -> service.ReturnReque
 def stores():
     order = _order()
     req = _request(order)
-    origin = service._origin(req, order)
+    origin = service.origin_for(req, order)
     routed = service.route_for(db.session, order, set(req.lines), origin, utcnow())
     unknown_postal = origin is None
     if req.postal_code and not resolve_postal_code(req.postal_code, order.ship_country or "US"):
@@ -231,9 +211,7 @@ def _rma_for_status(number: str) -> ReturnAuthorization:
 def status(number: str):
     rma = _rma_for_status(number)
     data = service.return_to_dict(db.session, rma)
-    refund_due = rma.dropped_off_at + timedelta(days=2) if rma.dropped_off_at else None
-    return render_template("shopper/status.html", rma=rma, data=data, key=access_key(number),
-                           refund_due=refund_due)
+    return render_template("shopper/status.html", rma=rma, data=data, key=access_key(number))
 
 
 @bp.get("/r/<number>/qr.<fmt>")

@@ -13,6 +13,7 @@ from hub.returns.states import TransitionError
 from hub.vouchers import render
 from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
+from hub.vouchers.models import Voucher
 from hub.web.errors import Problem
 
 INTEGRATORS = ("admin", "hq_ops")
@@ -101,10 +102,10 @@ def verify_voucher(code: str):
 @bp.get("/api/v1/returns/<number>/voucher.<fmt>")
 @require(*INTEGRATORS)
 def voucher_image(number: str, fmt: str):
-    data = service.return_to_dict(db.session, _rma(number))
-    if data["voucher"] is None or fmt not in ("png", "svg"):
+    voucher = db.session.query(Voucher).filter_by(rma_id=_rma(number).id).one_or_none()
+    if voucher is None or fmt not in ("png", "svg"):
         raise Problem(404, "voucher_not_found", "No voucher", "png or svg of an issued voucher.")
-    token = data["voucher"]["token"]
+    token = voucher.token
     body = render.qr_png(token) if fmt == "png" else render.qr_svg(token)
     return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})

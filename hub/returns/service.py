@@ -25,12 +25,19 @@ from hub.refunds.engine import (
     PaidLine,
     PaidOrder,
     Promotion,
+    RefundBreakdown,
     RefundEngine,
     RefundRules,
     ReturnedUnit,
 )
 from hub.returns import states
-from hub.returns.eligibility import LineFacts, OrderFacts, check_request, line_eligibility
+from hub.returns.eligibility import (
+    LineEligibility,
+    LineFacts,
+    OrderFacts,
+    check_request,
+    line_eligibility,
+)
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.stores import geo
 from hub.stores import service as stores
@@ -41,6 +48,9 @@ from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
 
 LIVE = ("awaiting", "received")
+# Amazon expects a seller-fulfilled return refunded within two business days of receipt;
+# the shopper's refund clock counts two calendar days from drop-off (the stricter reading).
+REFUND_DUE_AFTER = timedelta(days=2)
 SIZE_ORDER = ("small", "medium", "large", "bulky")
 
 
@@ -86,7 +96,7 @@ def order_facts(session: Session, order: Order, blocked: bool = False) -> OrderF
 
 
 def eligibility(session: Session, order: Order, policy: Mapping, now: datetime,
-                blocked: bool = False) -> dict[int, object]:
+                blocked: bool = False) -> dict[int, LineEligibility]:
     facts = order_facts(session, order, blocked)
     return {line.line_id: line_eligibility(facts, line, policy, now) for line in facts.lines}
 
@@ -183,7 +193,49 @@ def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
                          if payload.get("idempotency_key") else None))
 
 
-def _reasons(session: Session) -> dict[str, ReturnReason]:
+def _pick_units(order: Order, taken: dict[int, set[int]], lines: Mapping[int, list[str]]
+                ) -> list[tuple[OrderLine, int, str]]:
+    """(order line, unit number, reason) for each requested unit: the lowest free numbers.
+    The request must have passed check_request (enough free units on each line)."""
+    by_id = {line.id: line for line in order.lines}
+    units: list[tuple[OrderLine, int, str]] = []
+    for line_id, codes in lines.items():
+        free = (n for n in range(1, by_id[line_id].quantity + 1)
+                if n not in taken.get(line_id, set()))
+        units += [(by_id[line_id], next(free), code) for code in codes]
+    return units
+
+
+def _expected_refund(session: Session, order: Order, policy: Mapping,
+                     units: list[tuple[OrderLine, int, str]],
+                     reasons: Mapping[str, ReturnReason]) -> tuple[RefundBreakdown, list[int]]:
+    """The refund if every unit comes back as described (grade A): in total and per unit."""
+    engine = RefundEngine(paid_order(order), RefundRules.from_policy(policy))
+    returning = [ReturnedUnit(str(line.id), unit - 1, "A",
+                              code in reasons and reasons[code].seller_fault)
+                 for line, unit, code in units]
+    already = returned_units(session, order, graded=False)
+    breakdown = engine.refund(returning, already_returned=already)
+    per_unit = [engine.refund([u], already_returned=already).total for u in returning]
+    return breakdown, per_unit
+
+
+def quote_return(session: Session, order: Order, lines: Mapping[int, list[str]],
+                 now: datetime | None = None) -> tuple[RefundBreakdown | None, list[dict]]:
+    """The expected refund for a selection before it is confirmed (nothing is written but
+    the first-use policy and reason list). A reason not chosen yet counts as no fault."""
+    now = now or utcnow()
+    policy = policy_service.current_policy(session).document
+    problems = check_request(order_facts(session, order), policy, now,
+                             {k: len(v) for k, v in lines.items()})
+    if problems or not lines:
+        return None, problems
+    units = _pick_units(order, taken_units(session, order), lines)
+    breakdown, _ = _expected_refund(session, order, policy, units, shopper_reasons(session))
+    return breakdown, []
+
+
+def shopper_reasons(session: Session) -> dict[str, ReturnReason]:
     leaves = policy_service.leaf_reasons(session)
     if not leaves:  # first use: publish the standard reason list
         policy_service.ensure_reasons(session)
@@ -191,7 +243,7 @@ def _reasons(session: Session) -> dict[str, ReturnReason]:
     return {r.code: r for r in leaves}
 
 
-def _origin(req: ReturnRequest, order: Order) -> tuple[float, float] | None:
+def origin_for(req: ReturnRequest, order: Order) -> tuple[float, float] | None:
     if req.latitude is not None and req.longitude is not None:
         return req.latitude, req.longitude
     for postal in (req.postal_code, order.ship_postal_code):
@@ -247,7 +299,7 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
     session.execute(sa.select(Order.id).where(Order.id == order.id).with_for_update())
     policy_version = policy_service.current_policy(session)
     policy = policy_version.document
-    reasons = _reasons(session)
+    reasons = shopper_reasons(session)
     unknown = sorted({code for codes in req.lines.values() for code in codes} - reasons.keys())
     if unknown:
         raise InvalidInput([{"field": "reason", "code": "unknown_reason",
@@ -260,22 +312,10 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
     if problems:
         raise InvalidInput(problems)
 
-    taken = taken_units(session, order)
-    lines_by_id = {line.id: line for line in order.lines}
-    units: list[tuple[OrderLine, int, str]] = []
-    for line_id, codes in req.lines.items():
-        free = (n for n in range(1, lines_by_id[line_id].quantity + 1)
-                if n not in taken.get(line_id, set()))
-        units += [(lines_by_id[line_id], next(free), code) for code in codes]
+    units = _pick_units(order, taken_units(session, order), req.lines)
+    breakdown, per_unit = _expected_refund(session, order, policy, units, reasons)
 
-    engine = RefundEngine(paid_order(order), RefundRules.from_policy(policy))
-    returning = [ReturnedUnit(str(line.id), unit - 1, "A", reasons[code].seller_fault)
-                 for line, unit, code in units]
-    already = returned_units(session, order, graded=False)
-    breakdown = engine.refund(returning, already_returned=already)
-    per_unit = [engine.refund([u], already_returned=already).total for u in returning]
-
-    origin = _origin(req, order)
+    origin = origin_for(req, order)
     routed = route_for(session, order, set(req.lines), origin, now)
     chosen = _chosen_store(session, routed, req.store_code)
     risk = assess(RiskContext(
@@ -295,7 +335,7 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         routed_stores=routed, chosen_store_id=chosen.id if chosen else None,
         currency=order.currency, expected_refund=breakdown.total,
         expected_breakdown=breakdown.as_dict(), risk_score=risk.score,
-        risk_flags=[f for f in risk.as_dict()["flags"]],
+        risk_flags=risk.as_dict()["flags"],
         needs_hq_review=risk.action == "hq_review", expires_at=expires_at,
         idempotency_key=req.idempotency_key)
     rma.lines = [ReturnLine(order_line_id=line.id, unit_no=unit, reason_code=code,
@@ -455,6 +495,8 @@ def return_to_dict(session: Session, rma: ReturnAuthorization) -> dict:
         "channel": order.channel, "currency": rma.currency,
         "created_at": rma.created_at.isoformat(), "expires_at": rma.expires_at.isoformat(),
         "expected_refund": rma.expected_breakdown.get("total"),
+        "refund_due_at": (rma.dropped_off_at + REFUND_DUE_AFTER).isoformat()
+        if rma.dropped_off_at else None,
         "expected_breakdown": rma.expected_breakdown,
         "units": [{"line_id": ln.order_line_id, "sku": lines_by_id[ln.order_line_id].sku,
                    "title": lines_by_id[ln.order_line_id].title, "unit": ln.unit_no,
