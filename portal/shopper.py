@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
 from hub.models import utcnow
-from hub.money import Money
 from hub.orders.models import Order
 from hub.policy import service as policy_service
 from hub.returns import service
@@ -33,6 +32,7 @@ from hub.validation import InvalidInput
 from hub.vouchers import render
 from hub.vouchers.keys import keyring
 from hub.vouchers.models import Voucher
+from hub.web.i18n import problem_text
 
 bp = Blueprint("shopper", __name__, url_prefix="/return")
 SHOPPER = Actor("shopper", None, "portal")
@@ -53,17 +53,6 @@ def _order() -> Order:
     if order is None:
         abort(redirect(url_for("shopper.start")))
     return order
-
-
-def _money(minor: int, currency: str) -> str:
-    from flask_babel import format_currency
-
-    return format_currency(Money.from_minor(minor, currency).amount, currency)
-
-
-@bp.app_context_processor
-def _helpers():
-    return {"money": _money}
 
 
 @bp.get("/")
@@ -125,7 +114,7 @@ def quote():
     breakdown, problems = service.quote_return(db.session, order, _selection_from_form(order))
     db.session.commit()  # only the first-use policy and reason list, if any
     return render_template("shopper/_quote.html", breakdown=breakdown,
-                           problems=[p["message"] for p in problems], currency=order.currency)
+                           problems=[problem_text(p) for p in problems], currency=order.currency)
 
 
 @bp.post("/items")
@@ -185,7 +174,7 @@ def confirm():
                                     secret=current_app.config["SECRET_KEY"])
     except InvalidInput as exc:
         db.session.rollback()
-        messages = [e["message"] for e in exc.errors]
+        messages = [problem_text(e) for e in exc.errors]
         return render_template("shopper/items.html",
                                **_items_context(order, req.lines, messages)), 422
     except service.ReturnConflict:

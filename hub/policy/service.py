@@ -12,24 +12,26 @@ from hub.audit.service import Actor, record
 from hub.models import utcnow
 from hub.policy.document import default_policy, validate_policy
 from hub.policy.models import BlocklistEntry, PolicyVersion, ReturnReason
+from hub.text import N_
 from hub.validation import InvalidInput
 
 # code, parent, English label, seller at fault
 REASONS = (
-    ("damaged", None, "Damaged or defective", True),
-    ("damaged.arrived_broken", "damaged", "Arrived broken", True),
-    ("damaged.stopped_working", "damaged", "Stopped working", True),
-    ("damaged.missing_parts", "damaged", "Parts or accessories missing", True),
-    ("not_as_described", None, "Not as described", True),
-    ("not_as_described.wrong_item", "not_as_described", "Wrong item sent", True),
-    ("not_as_described.different_colour", "not_as_described", "Different colour or style", True),
-    ("fit", None, "Size or fit", False),
-    ("fit.too_small", "fit", "Too small", False),
-    ("fit.too_large", "fit", "Too large", False),
-    ("changed_mind", None, "No longer needed", False),
-    ("changed_mind.better_price", "changed_mind", "Found a better price", False),
-    ("changed_mind.ordered_by_mistake", "changed_mind", "Ordered by mistake", False),
-    ("late", None, "Arrived too late", True),
+    ("damaged", None, N_("Damaged or defective"), True),
+    ("damaged.arrived_broken", "damaged", N_("Arrived broken"), True),
+    ("damaged.stopped_working", "damaged", N_("Stopped working"), True),
+    ("damaged.missing_parts", "damaged", N_("Parts or accessories missing"), True),
+    ("not_as_described", None, N_("Not as described"), True),
+    ("not_as_described.wrong_item", "not_as_described", N_("Wrong item sent"), True),
+    ("not_as_described.different_colour", "not_as_described",
+     N_("Different colour or style"), True),
+    ("fit", None, N_("Size or fit"), False),
+    ("fit.too_small", "fit", N_("Too small"), False),
+    ("fit.too_large", "fit", N_("Too large"), False),
+    ("changed_mind", None, N_("No longer needed"), False),
+    ("changed_mind.better_price", "changed_mind", N_("Found a better price"), False),
+    ("changed_mind.ordered_by_mistake", "changed_mind", N_("Ordered by mistake"), False),
+    ("late", None, N_("Arrived too late"), True),
 )
 
 
