@@ -41,6 +41,8 @@ class Defaults:
     # Rate limits (Flask-Limiter). Storage follows REDIS_URL; memory in the demo.
     RATELIMIT_DEFAULT = "600 per minute"
     RATELIMIT_CODE_LOOKUP = "10 per minute;60 per hour"
+    # A store counter scans all day; still far too slow to guess a 10-character code.
+    RATELIMIT_CODE_LOOKUP_STORE = "120 per minute;2000 per hour"
     RATELIMIT_HEADERS_ENABLED = True
 
     # Routing

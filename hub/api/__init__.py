@@ -18,6 +18,7 @@ bp.record_once(_exempt_from_csrf)
 
 from hub.api import (  # noqa: E402,F401  (routes register on bp)
     health,
+    intakes,
     openapi,
     orders,
     policy,

@@ -143,6 +143,37 @@ PATHS.update({
         "parameters": [_id("code", "string")],
         "responses": {"200": _JSON, "400": _PROBLEM, "404": _PROBLEM, "409": _PROBLEM,
                       "429": _PROBLEM}}},
+    "/api/v1/intakes": {"post": {
+        "summary": "Open (or resume) the store intake for a voucher ({voucher: token or short "
+                   "code, store: code when the key is not store-scoped}); Idempotency-Key",
+        "requestBody": _BODY,
+        "responses": {"201": _JSON, "403": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM,
+                      "429": _PROBLEM}}},
+    "/api/v1/intakes/{intake_id}": {"get": {
+        "summary": "An intake: expected units, checklists, decisions, live refund, approval",
+        "parameters": [_id("intake_id")], "responses": {"200": _JSON, "404": _PROBLEM}}},
+    "/api/v1/intakes/{intake_id}/units/{unit_id}": {"post": {
+        "summary": "Decide one unit ({reception: received|missing|wrong_item, decision: "
+                   "accept|reject, grade, disposition, reject_reason, reason_confirmed, "
+                   "checklist: {check: bool}, notes}); Idempotency-Key",
+        "parameters": [_id("intake_id"), _id("unit_id")], "requestBody": _BODY,
+        "responses": {"200": _JSON, "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/intakes/{intake_id}/photos": {"post": {
+        "summary": "Attach a photo (multipart 'photo', optional 'unit_id'); resized, EXIF "
+                   "stripped; Idempotency-Key",
+        "parameters": [_id("intake_id")],
+        "responses": {"201": _JSON, "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/intakes/{intake_id}/complete": {"post": {
+        "summary": "Complete: consume the voucher, create the refund intent. 403 "
+                   "approval_required (with reasons) unless {supervisor: {staff_number, pin}} "
+                   "approves; Idempotency-Key",
+        "parameters": [_id("intake_id")],
+        "responses": {"200": _JSON, "403": _PROBLEM, "404": _PROBLEM, "409": _PROBLEM,
+                      "422": _PROBLEM}}},
+    "/api/v1/intakes/{intake_id}/abandon": {"post": {
+        "summary": "Give up before completing; the voucher stays valid",
+        "parameters": [_id("intake_id")],
+        "responses": {"200": _JSON, "404": _PROBLEM, "409": _PROBLEM}}},
     "/api/v1/blocklist/{entry_id}": {"delete": {
         "summary": "Remove a blocklist entry ({reason})", "parameters": [_id("entry_id")],
         "requestBody": _BODY, "responses": {"200": _JSON, "404": _PROBLEM, "422": _PROBLEM}}},

@@ -32,7 +32,7 @@ def relay_outbox(limit: int = 500) -> int:
 
     now = utcnow()
     query = (sa.select(OutboxMessage)
-             .where(sa.or_(
+             .where(OutboxMessage.topic.in_(sorted(outbox.HANDLERS)), sa.or_(
                  sa.and_(OutboxMessage.status.in_(("pending", "failed")),
                          OutboxMessage.next_attempt_at <= now),
                  sa.and_(OutboxMessage.status == "enqueued",

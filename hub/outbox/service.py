@@ -49,9 +49,12 @@ def emit(session: Session, topic: str, payload: dict, *, dedupe_key: str,
 
 
 def due_messages(session: Session, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Messages due for delivery. A topic nobody handles yet (its connector is not built or
+    not configured) waits as pending instead of burning its retries."""
     query = (sa.select(OutboxMessage)
              .where(OutboxMessage.status.in_(("pending", "failed")),
-                    OutboxMessage.next_attempt_at <= now)
+                    OutboxMessage.next_attempt_at <= now,
+                    OutboxMessage.topic.in_(sorted(HANDLERS)))
              .order_by(OutboxMessage.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -43,6 +43,8 @@ DEFAULT_POLICY: dict = {
         "review_score": 60,
     },
     "voucher_ttl_days": 14,
+    # A voucher routed to one store may be handed in at another of the chain's stores.
+    "intake": {"accept_at_other_stores": True},
 }
 
 
@@ -106,6 +108,8 @@ def validate_policy(doc: object) -> list[dict]:
         if not isinstance(risk.get(key), int) or not 0 <= risk[key] <= 100:
             fail(f"risk.{key}", "must be a score from 0 to 100")
     days(doc.get("voucher_ttl_days"), "voucher_ttl_days")
+    if not isinstance(doc.get("intake", {}).get("accept_at_other_stores", True), bool):
+        fail("intake.accept_at_other_stores", "must be true or false")
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
     return errors

@@ -33,7 +33,12 @@ def _is_api() -> bool:
 def register_error_handlers(app: Flask) -> None:
     from hub.validation import InvalidInput
 
-    app.register_error_handler(Problem, lambda problem: problem.to_response())
+    @app.errorhandler(Problem)
+    def problem(exc: Problem):
+        from hub.extensions import db
+
+        db.session.rollback()  # a refused request changes nothing
+        return exc.to_response()
 
     @app.errorhandler(InvalidInput)
     def invalid_input(exc: InvalidInput):

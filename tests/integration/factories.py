@@ -50,3 +50,27 @@ def create_order(client, headers, **kwargs) -> dict:
     response = client.post("/api/v1/orders", json=order_payload(**kwargs), headers=headers)
     assert response.status_code in (200, 201), response.get_json()
     return response.get_json()
+
+
+def issue_return(client, headers, lines=None, **overrides) -> dict:
+    """Authorise units of the standard order (``create_order`` first); answers the RMA."""
+    body = {"channel": "amazon-mfn", "order_id": "114-1234567-1234567",
+            "lines": lines or [{"item_id": "11111111111111", "quantity": 1,
+                                "reason": "changed_mind.better_price"}],
+            "latitude": 40.7580, "longitude": -73.9855, "locale": "en"}
+    body.update(overrides)
+    response = client.post("/api/v1/returns", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def store_user(session, store_code: str, role: str = "clerk", staff_number: str = "101",
+               pin: str = "2468", name: str | None = None):
+    from hub.auth.service import create_user
+    from hub.stores.service import get_store
+
+    user = create_user(session, name=name or f"{role.title()} {staff_number}", role=role,
+                       store_id=get_store(session, store_code).id, staff_number=staff_number,
+                       pin=pin)
+    session.commit()
+    return user

@@ -83,3 +83,10 @@ def test_audit_chain_detects_tampering(session):
     session.commit()
     session.expire_all()
     assert verify_chain(session) == second.id
+
+
+def test_a_topic_without_a_handler_waits_instead_of_failing(session):
+    message = outbox.emit(session, "not.built.yet", {}, dedupe_key="wait")
+    session.commit()
+    assert outbox.drain(session, utcnow()) == (0, 0)
+    assert message.status == "pending" and message.attempts == 0

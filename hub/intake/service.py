@@ -1,0 +1,456 @@
+"""Store intake: open an intake from a scanned voucher, record what the clerk finds on each
+unit, price it live, and complete it in one transaction that consumes the voucher and writes
+the refund intent and its side effects (outbox). The caller commits."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.audit.service import Actor, record
+from hub.auth.models import User
+from hub.intake import inspection, states
+from hub.intake.inspection import UnitDecision
+from hub.intake.models import Inspection, Intake, Photo, StockMovement
+from hub.models import utcnow
+from hub.money import Money
+from hub.orders.models import Order, OrderLine
+from hub.outbox import service as outbox
+from hub.outbox.models import OutboxMessage
+from hub.policy.models import ReturnReason
+from hub.refunds.engine import RefundBreakdown, RefundEngine, RefundRules, ReturnedUnit
+from hub.refunds.models import Refund, RefundLine
+from hub.returns import service as returns
+from hub.returns import states as return_states
+from hub.returns.models import ReturnAuthorization, ReturnLine
+from hub.stores.models import Store
+from hub.validation import InvalidInput
+from hub.vouchers.crypto import Keyring, VoucherError
+from hub.vouchers.models import Voucher
+
+
+class IntakeConflict(Exception):
+    """The voucher is being (or was) handled elsewhere; nothing was changed here."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class ApprovalRequired(Exception):
+    def __init__(self, reasons: list[str]):
+        super().__init__("a supervisor must approve this intake: " + ", ".join(reasons))
+        self.reasons = reasons
+
+
+# --- opening ------------------------------------------------------------------------------------
+
+def open_intake(session: Session, keyring: Keyring, text: str, store: Store, actor: Actor, *,
+                device_id: int | None = None, api_key_id: int | None = None,
+                now: datetime | None = None) -> tuple[Intake, bool]:
+    """Open (or resume) the intake for a scanned token or typed short code at ``store``.
+    Returns the intake and whether it was dropped at a store it was not routed to.
+    Raises VoucherError (bad voucher) or IntakeConflict (handled at another counter)."""
+    now = now or utcnow()
+    voucher, rma = returns.find_voucher(session, keyring, text, now)
+    existing = session.scalar(sa.select(Intake).where(Intake.rma_id == rma.id))
+    if existing is not None and existing.status == "abandoned":
+        return _reopen(session, existing, rma, store, actor, device_id, api_key_id, now)
+    if existing is not None:
+        if existing.store_id == store.id and existing.status in ("open", "awaiting_approval"):
+            return existing, existing.offsite
+        raise IntakeConflict("in_progress_elsewhere",
+                             "This return is already being checked in at another counter.")
+    offsite = _check_store(session, rma, store)
+    intake = Intake(rma_id=rma.id, voucher_id=voucher.id, store_id=store.id,
+                    clerk_id=actor.id if actor.kind == "user" else None, device_id=device_id,
+                    api_key_id=api_key_id, status="open", offsite=offsite, started_at=now)
+    session.add(intake)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # another counter opened it a moment ago
+        raise IntakeConflict("in_progress_elsewhere",
+                             "This return is already being checked in at another counter."
+                             ) from None
+    record(session, actor, "intake.opened", "intake", intake.id, store_id=store.id,
+           after={"return": rma.number, "offsite": offsite})
+    return intake, offsite
+
+
+def _check_store(session: Session, rma: ReturnAuthorization, store: Store) -> bool:
+    """Whether the drop-off is off-route; refuses it when the policy wants the routed store."""
+    offsite = rma.chosen_store_id is not None and rma.chosen_store_id != store.id
+    if offsite and not rma.policy_snapshot.get("intake", {}).get("accept_at_other_stores", True):
+        chosen = session.get(Store, rma.chosen_store_id)
+        raise VoucherError("wrong_store", f"This return must be handed in at {chosen.name}.")
+    return offsite
+
+
+def _reopen(session: Session, intake: Intake, rma: ReturnAuthorization, store: Store,
+            actor: Actor, device_id: int | None, api_key_id: int | None,
+            now: datetime) -> tuple[Intake, bool]:
+    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "open")
+    intake.offsite = _check_store(session, rma, store)
+    intake.status, intake.store_id, intake.started_at = "open", store.id, now
+    intake.clerk_id = actor.id if actor.kind == "user" else None
+    intake.device_id, intake.api_key_id = device_id, api_key_id
+    record(session, actor, "intake.reopened", "intake", intake.id, store_id=store.id,
+           after={"return": rma.number, "offsite": intake.offsite})
+    return intake, intake.offsite
+
+
+def abandon(session: Session, intake: Intake, actor: Actor) -> None:
+    """Give up before completing: the voucher stays valid and the decisions are cleared, so
+    the next scan (here or at another store) starts afresh. Photos are kept for the record."""
+    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "abandoned")
+    intake.status = "abandoned"
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    for line in rma.lines:
+        _clear_decision(line)
+    session.execute(sa.delete(Inspection).where(Inspection.intake_id == intake.id))
+    record(session, actor, "intake.abandoned", "intake", intake.id, store_id=intake.store_id)
+
+
+def _clear_decision(line: ReturnLine) -> None:
+    line.acceptance_status, line.grade, line.disposition = "pending", None, None
+    line.decision_reason, line.decided_by_id, line.decided_at = "", None, None
+
+
+# --- recording units ----------------------------------------------------------------------------
+
+def _unit(session: Session, intake: Intake, unit_id: int) -> tuple[ReturnLine, OrderLine]:
+    line = session.get(ReturnLine, unit_id)
+    if line is None or line.rma_id != intake.rma_id:
+        raise InvalidInput([{"field": "unit", "code": "unknown_unit",
+                             "message": "This unit is not part of the return."}])
+    return line, session.get(OrderLine, line.order_line_id)
+
+
+def _require_open(intake: Intake) -> None:
+    if intake.status != "open":
+        raise IntakeConflict("intake_closed", f"This intake is {intake.status.replace('_', ' ')}.")
+
+
+def record_unit(session: Session, intake: Intake, unit_id: int, decision: UnitDecision,
+                actor: Actor, now: datetime | None = None) -> ReturnLine:
+    """Record (or change) what the clerk found on one unit. Nothing is final until completion."""
+    now = now or utcnow()
+    _require_open(intake)
+    line, order_line = _unit(session, intake, unit_id)
+    problems = inspection.check_decision(order_line.category, decision)
+    if problems:
+        raise InvalidInput(problems)
+    found = session.scalar(sa.select(Inspection).where(Inspection.return_line_id == line.id))
+    if found is None:
+        found = Inspection(intake_id=intake.id, return_line_id=line.id, grade="")
+        session.add(found)
+    found.grade = decision.grade or ""
+    found.checklist = {"answers": dict(decision.checklist), "reception": decision.reception,
+                       "reason_confirmed": decision.reason_confirmed}
+    found.notes = decision.notes
+    found.clerk_id = actor.id if actor.kind == "user" else None
+    found.inspected_at = now
+    accepted = decision.decision == "accept"
+    line.acceptance_status = "accepted" if accepted else "rejected"
+    line.grade = decision.grade if accepted else None
+    line.disposition = decision.disposition if accepted else None
+    line.decision_reason = "" if accepted else decision.reject_reason
+    line.decided_by_id = actor.id if actor.kind == "user" else None
+    line.decided_at = now
+    session.flush()
+    return line
+
+
+def decision_of(line: ReturnLine, found: Inspection | None) -> UnitDecision | None:
+    if found is None or line.acceptance_status == "pending":
+        return None
+    facts = found.checklist or {}
+    return UnitDecision(
+        reception=facts.get("reception", "received"),
+        decision="accept" if line.acceptance_status == "accepted" else "reject",
+        grade=line.grade, disposition=line.disposition, reject_reason=line.decision_reason,
+        reason_confirmed=facts.get("reason_confirmed", True),
+        checklist=facts.get("answers", {}), notes=found.notes)
+
+
+def decisions(session: Session, intake: Intake) -> dict[int, UnitDecision | None]:
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    found = {i.return_line_id: i for i in session.scalars(
+        sa.select(Inspection).where(Inspection.intake_id == intake.id))}
+    return {line.id: decision_of(line, found.get(line.id)) for line in rma.lines}
+
+
+# --- pricing ------------------------------------------------------------------------------------
+
+def live_refund(session: Session, intake: Intake) -> RefundBreakdown:
+    """What the shopper gets for the units accepted so far, at their grades. Units of the same
+    order accepted in earlier returns count as already returned."""
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    order = session.get(Order, rma.order_id)
+    engine = RefundEngine(returns.paid_order(order), RefundRules.from_policy(rma.policy_snapshot))
+    fault = dict(session.execute(sa.select(ReturnReason.code, ReturnReason.seller_fault)).all())
+    by_line = decisions(session, intake)
+    returning = [
+        ReturnedUnit(str(line.order_line_id), line.unit_no - 1, line.grade or "A",
+                     bool(fault.get(line.reason_code)) and by_line[line.id].reason_confirmed)
+        for line in rma.lines if line.acceptance_status == "accepted"]
+    earlier = session.scalars(
+        sa.select(ReturnLine).join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+        .where(OrderLine.order_id == order.id, ReturnLine.rma_id != rma.id,
+               ReturnLine.acceptance_status == "accepted"))
+    already = [ReturnedUnit(str(line.order_line_id), line.unit_no - 1, line.grade or "A",
+                            bool(fault.get(line.reason_code))) for line in earlier]
+    return engine.refund(returning, already_returned=already)
+
+
+def pending_approval(session: Session, intake: Intake,
+                     breakdown: RefundBreakdown | None = None) -> list[str]:
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    breakdown = breakdown or live_refund(session, intake)
+    policy = rma.policy_snapshot
+    risk = policy.get("risk", {})
+    action = ("hq_review" if rma.needs_hq_review else
+              "supervisor" if rma.risk_score >= risk.get("supervisor_score", 101) else "none")
+    chosen = [d for d in decisions(session, intake).values() if d is not None]
+    return inspection.approval_reasons(policy, rma.currency, breakdown.total, chosen, action)
+
+
+# --- completing ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Completion:
+    intake: Intake
+    refund: Refund | None
+    breakdown: RefundBreakdown
+
+
+def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User | None = None,
+             now: datetime | None = None) -> Completion:
+    """Close the intake: every unit decided, approval when the policy asks for it, the voucher
+    consumed (exactly one counter wins), the refund intent and its side effects written."""
+    now = now or utcnow()
+    _require_open(intake)
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    chosen = decisions(session, intake)
+    undecided = [unit_id for unit_id, d in chosen.items() if d is None]
+    if undecided:
+        raise InvalidInput([{"field": f"units[{u}]", "code": "undecided",
+                             "message": "Decide every unit before completing."}
+                            for u in undecided])
+    breakdown = live_refund(session, intake)
+    reasons = pending_approval(session, intake, breakdown)
+    if reasons:
+        if supervisor is None:
+            raise ApprovalRequired(reasons)
+        if supervisor.role != "supervisor" or supervisor.store_id != intake.store_id:
+            raise IntakeConflict("not_a_supervisor",
+                                 "Only a supervisor of this store can approve.")
+        intake.approved_by_id, intake.approved_at = supervisor.id, now
+        intake.approval_reasons = reasons
+    voucher = session.get(Voucher, intake.voucher_id)
+    if not returns.consume_voucher(session, voucher, intake.store_id, now):
+        raise IntakeConflict("already_used", "This voucher was used at another store meanwhile.")
+
+    return_states.check(return_states.RMA_TRANSITIONS, "return", rma.status, "dropped_off")
+    rma.status, rma.dropped_off_at = "dropped_off", now
+    for line in rma.lines:
+        received = chosen[line.id].reception == "received"
+        line.reception_status = "received" if received else "cancelled"  # not handed in: freed
+    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "completed")
+    intake.status, intake.completed_at = "completed", now
+    intake.receipt_number = _receipt_number(session, now)
+    refund = _refund_intent(session, intake, rma, breakdown, now)
+    _stock_movements(session, intake, rma)
+    _emit_effects(session, intake, rma, refund)
+    record(session, actor, "intake.completed", "intake", intake.id, store_id=intake.store_id,
+           after={"return": rma.number, "accepted": sum(1 for d in chosen.values()
+                                                        if d.decision == "accept"),
+                  "rejected": sum(1 for d in chosen.values() if d.decision == "reject"),
+                  "refund": breakdown.total, "currency": rma.currency,
+                  "approved_by": supervisor.id if reasons else None, "reasons": reasons})
+    return Completion(intake, refund, breakdown)
+
+
+def _receipt_number(session: Session, now: datetime) -> str:
+    while True:
+        number = f"RC-{now:%y%m%d}-{secrets.token_hex(3).upper()}"
+        if not session.scalar(sa.select(Intake.id).where(Intake.receipt_number == number)):
+            return number
+
+
+def _refund_intent(session: Session, intake: Intake, rma: ReturnAuthorization,
+                   breakdown: RefundBreakdown, now: datetime) -> Refund | None:
+    if breakdown.total <= 0:
+        return None
+    order = session.get(Order, rma.order_id)
+    refund = Refund(rma_id=rma.id, intake_id=intake.id, order_id=order.id, status="pending",
+                    currency=rma.currency, amount=breakdown.total,
+                    breakdown=breakdown.as_dict(), idempotency_key=f"intake:{intake.id}",
+                    channel=order.channel, seller_id=order.seller_id,
+                    marketplace_id=order.marketplace_id,
+                    due_at=now + returns.REFUND_DUE_AFTER)
+    for n, line in enumerate(breakdown.lines, start=1):
+        if not line.amount and not line.quantity:
+            continue
+        refund.lines.append(RefundLine(
+            order_line_id=int(line.line_id), quantity=line.quantity, amount=line.amount,
+            adjustment_item_id=f"{rma.number}-{intake.id}-{n}",
+            components=[{"type": k, "amount_minor": v} for k, v in line.components.items()
+                        if v]))
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def _stock_movements(session: Session, intake: Intake, rma: ReturnAuthorization) -> None:
+    skus = {ol.id: ol.sku for ol in session.get(Order, rma.order_id).lines}
+    for line in rma.lines:
+        if line.acceptance_status == "accepted":
+            session.add(StockMovement(return_line_id=line.id, store_id=intake.store_id,
+                                      sku=skus[line.order_line_id],
+                                      disposition=line.disposition or "restock"))
+    session.flush()
+
+
+def _emit_effects(session: Session, intake: Intake, rma: ReturnAuthorization,
+                  refund: Refund | None) -> None:
+    """The side effects of a completed intake, delivered after commit by the outbox."""
+    key = f"intake:{intake.id}"
+    if refund is not None:
+        outbox.emit(session, "refund.submit", {"refund_id": refund.id},
+                    dedupe_key=f"{key}:refund", store_id=intake.store_id)
+        outbox.emit(session, "finance.journal", {"refund_id": refund.id, "kind": "refund"},
+                    dedupe_key=f"{key}:journal", store_id=intake.store_id)
+    outbox.emit(session, "stock.movement", {"intake_id": intake.id},
+                dedupe_key=f"{key}:stock", store_id=intake.store_id)
+    if rma.shopper_email:
+        outbox.emit(session, "shopper.notify", {"rma": rma.number, "event": "dropped_off",
+                                                "receipt": intake.receipt_number},
+                    dedupe_key=f"{key}:notify", store_id=intake.store_id)
+
+
+# --- approval queue -----------------------------------------------------------------------------
+
+def request_approval(session: Session, intake: Intake, actor: Actor) -> list[str]:
+    """Send the intake to the supervisor's queue (when no supervisor is at the counter)."""
+    _require_open(intake)
+    reasons = pending_approval(session, intake)
+    if not reasons:
+        raise IntakeConflict("no_approval_needed", "This intake needs no approval.")
+    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "awaiting_approval")
+    intake.status, intake.approval_reasons = "awaiting_approval", reasons
+    record(session, actor, "intake.approval_requested", "intake", intake.id,
+           store_id=intake.store_id, after={"reasons": reasons})
+    return reasons
+
+
+def decide_approval(session: Session, intake: Intake, supervisor: User, approve: bool,
+                    now: datetime | None = None) -> Completion | None:
+    """A supervisor approves (and so completes) or sends the intake back to the clerk."""
+    if intake.status != "awaiting_approval":
+        raise IntakeConflict("not_awaiting_approval", "This intake is not waiting for approval.")
+    actor = Actor("user", supervisor.id, supervisor.name, store_id=supervisor.store_id)
+    intake.status = "open"
+    if not approve:
+        record(session, actor, "intake.approval_declined", "intake", intake.id,
+               store_id=intake.store_id)
+        return None
+    return complete(session, intake, actor, supervisor=supervisor, now=now)
+
+
+# --- photos ---------------------------------------------------------------------------------------
+
+def add_photo(session: Session, intake: Intake, unit_id: int | None, stored: Mapping,
+              actor: Actor) -> Photo:
+    """Attach a photo already cleaned and written by ``hub.intake.photos``."""
+    if intake.status in ("completed", "abandoned"):
+        raise IntakeConflict("intake_closed", f"This intake is {intake.status}.")
+    if unit_id is not None:
+        _unit(session, intake, unit_id)
+    photo = Photo(intake_id=intake.id, return_line_id=unit_id, **stored)
+    session.add(photo)
+    session.flush()
+    record(session, actor, "intake.photo_added", "intake", intake.id, store_id=intake.store_id,
+           after={"photo": photo.id, "unit": unit_id, "sha256": photo.sha256})
+    return photo
+
+
+# --- today at a store -----------------------------------------------------------------------------
+
+def local_day_bounds(store: Store, now: datetime) -> tuple[datetime, datetime]:
+    local = now.astimezone(ZoneInfo(store.timezone))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.astimezone(now.tzinfo), (start + timedelta(days=1)).astimezone(now.tzinfo)
+
+
+def today(session: Session, store: Store, now: datetime | None = None) -> dict:
+    """Today's intakes at a store, what waits for a supervisor, and failed pushes."""
+    now = now or utcnow()
+    start, end = local_day_bounds(store, now)
+    intakes = session.scalars(
+        sa.select(Intake).where(Intake.store_id == store.id,
+                                Intake.started_at >= start, Intake.started_at < end)
+        .order_by(Intake.started_at.desc())).all()
+    waiting = session.scalars(sa.select(Intake).where(
+        Intake.store_id == store.id, Intake.status == "awaiting_approval")).all()
+    failed = session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.store_id == store.id, OutboxMessage.status.in_(("failed", "dead")))) or 0
+    return {"intakes": intakes, "waiting": waiting, "failed_pushes": failed}
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+def intake_to_dict(session: Session, intake: Intake) -> dict:
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    order = session.get(Order, rma.order_id)
+    store = session.get(Store, intake.store_id)
+    order_lines = {line.id: line for line in order.lines}
+    chosen = decisions(session, intake)
+    breakdown = live_refund(session, intake)
+    photos = session.scalars(sa.select(Photo).where(Photo.intake_id == intake.id)
+                             .order_by(Photo.id)).all()
+    refund = session.scalar(sa.select(Refund).where(Refund.intake_id == intake.id))
+    units = []
+    for line in rma.lines:
+        ol = order_lines[line.order_line_id]
+        d = chosen[line.id]
+        units.append({
+            "unit_id": line.id, "sku": ol.sku, "title": ol.title, "category": ol.category,
+            "image_url": ol.image_url, "unit": line.unit_no, "reason": line.reason_code,
+            "expected_amount": _fmt(line.expected_amount, rma.currency),
+            "checklist": [{"key": k, "label": label, "major": major}
+                          for k, label, major in inspection.checklist_for(ol.category)],
+            "decision": None if d is None else {
+                "reception": d.reception, "decision": d.decision, "grade": d.grade,
+                "disposition": d.disposition, "reject_reason": d.reject_reason or None,
+                "reason_confirmed": d.reason_confirmed, "checklist": dict(d.checklist),
+                "notes": d.notes},
+            "photos": [p.id for p in photos if p.return_line_id == line.id]})
+    return {
+        "id": intake.id, "status": intake.status, "store": store.code, "return": rma.number,
+        "order_id": order.external_id, "channel": order.channel, "offsite": intake.offsite,
+        "started_at": intake.started_at.isoformat(),
+        "completed_at": intake.completed_at.isoformat() if intake.completed_at else None,
+        "receipt_number": intake.receipt_number, "currency": rma.currency,
+        "expected_refund": _fmt(rma.expected_refund, rma.currency),
+        "refund_now": breakdown.as_dict(),
+        "approval_needed": (pending_approval(session, intake, breakdown)
+                            if intake.status == "open" else intake.approval_reasons),
+        "approved_by": intake.approved_by_id, "units": units,
+        "refund": {"id": refund.id, "status": refund.status,
+                   "amount": _fmt(refund.amount, refund.currency),
+                   "due_at": refund.due_at.isoformat() if refund.due_at else None}
+        if refund else None,
+    }
+
+
+def _fmt(minor: int, currency: str) -> str:
+    return str(Money.from_minor(minor, currency).amount)

@@ -1,0 +1,17 @@
+"""The intake's state machine. An intake is opened when a clerk scans a voucher and closed
+exactly once as completed (voucher consumed, refund intent created). Abandoned means the clerk
+gave up before completing; the voucher stays valid and a later scan reopens the intake."""
+
+from __future__ import annotations
+
+from hub.returns.states import TransitionError, check
+
+INTAKE_TRANSITIONS = {
+    "open": {"awaiting_approval", "completed", "abandoned"},
+    # A supervisor approves (completed) or sends it back to the clerk (open).
+    "awaiting_approval": {"completed", "open"},
+    "completed": set(),
+    "abandoned": {"open"},  # scanned again later: the same intake row is reused
+}
+
+__all__ = ["INTAKE_TRANSITIONS", "TransitionError", "check"]
