@@ -76,6 +76,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.shopper import bp as shopper_bp
 
     app.register_blueprint(shopper_bp)
+    from portal.store import bp as store_bp
+
+    app.register_blueprint(store_bp)
     if app.config.get("MOUNT_SANDBOX"):
         try:
             from hub.sandbox import mount_sandbox

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from hub.auth.models import User
@@ -33,8 +33,8 @@ def init_session(app) -> None:
         if not current_user.is_authenticated:
             return None
         limit = app.config["IDLE_TIMEOUT_STORE" if current_user.store_id else "IDLE_TIMEOUT_HQ"]
-        now = utcnow().timestamp()
-        last = session.get("seen", now)
+        now = int(utcnow().timestamp())  # an int: the session's JSON reads fractions as Decimal
+        last = int(session.get("seen", now))
         if now - last > limit:
             logout_user()
             session.clear()
@@ -46,13 +46,15 @@ def init_session(app) -> None:
 
 def current_device():
     """The enrolled tablet this request comes from, or None."""
-    if "device" not in g:
+    # Cached per request (not on g, which lives as long as the app context).
+    if "homing.device" not in request.environ:
         token = request.cookies.get(DEVICE_COOKIE)
         try:
-            g.device = authenticate_device(db.session, token) if token else None
+            device = authenticate_device(db.session, token) if token else None
         except AuthError:
-            g.device = None
-    return g.device
+            device = None
+        request.environ["homing.device"] = device
+    return request.environ["homing.device"]
 
 
 def current_principal() -> Principal | None:

@@ -1,0 +1,516 @@
+"""The store tablet: enrol the device, sign in with a PIN, scan, inspect each unit on its own
+screen, approve, complete, print the receipt, see today's intake. Views stay thin: the intake
+service does the work; every mutating form carries an idempotency key, so a double tap or an
+offline replay never acts twice."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_babel import format_currency
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from hub.audit.service import Actor
+from hub.auth.models import User
+from hub.auth.service import AuthError, authenticate_device, authenticate_pin
+from hub.extensions import db, limiter
+from hub.intake import inspection, photos
+from hub.intake import service as intakes
+from hub.intake.models import Intake, Photo
+from hub.models import utcnow
+from hub.policy.service import REASONS
+from hub.returns.models import ReturnAuthorization, ReturnLine
+from hub.returns.states import TransitionError
+from hub.stores.models import Store
+from hub.validation import InvalidInput
+from hub.vouchers.crypto import VoucherError
+from hub.vouchers.keys import keyring
+from hub.web.idempotency import fingerprint, run_once
+from hub.web.session import DEVICE_COOKIE, current_device
+
+bp = Blueprint("store", __name__, url_prefix="/store")
+
+
+def voucher_problem(code: str) -> str:
+    return {
+        "malformed": _("This is not a Homing return code. Scan again or type the code."),
+        "bad_signature": _("This code was not issued by us or has been altered. Do not accept "
+                           "the items; ask the shopper to open the code from their e-mail."),
+        "unknown_key": _("This code was signed with a key this hub does not know."),
+        "unknown": _("No return has this code. Check the letters and try again."),
+        "expired": _("This return code has expired. The shopper can start a new return."),
+        "cancelled": _("The shopper cancelled this return."),
+        "already_used": _("This return code was already used."),
+        "wrong_store": _("This return must be handed in at the store it was issued for."),
+        "in_progress_elsewhere": _("This return is being checked in at another counter."),
+    }.get(code, _("This return code cannot be used."))
+
+
+# --- who is at the counter -----------------------------------------------------------------------
+
+def _device_store() -> Store:
+    device = current_device()
+    if device is None:
+        abort(redirect(url_for("store.enroll")))
+    return db.session.get(Store, device.store_id)
+
+
+def clerk_required(view):
+    """An enrolled tablet with a clerk or supervisor of that tablet's store signed in."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        store = _device_store()
+        if (not current_user.is_authenticated or current_user.store_id != store.id
+                or current_user.role not in ("clerk", "supervisor")):
+            return redirect(url_for("store.login", next=request.path))
+        g.store = store
+        g.actor = Actor("user", current_user.id, current_user.name, store_id=store.id,
+                        device_id=current_device().id)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _intake(intake_id: int) -> Intake:
+    intake = db.session.get(Intake, intake_id)
+    if intake is None or intake.store_id != g.store.id:
+        abort(404)  # another store's intake does not exist here
+    return intake
+
+
+def _once(run) -> str:
+    """Run a mutation once per form (its idempotency key); answers where to go next."""
+    key = request.form.get("idempotency_key") or None
+    scope = f"device:{current_device().id}"
+    form = {k: v for k, v in request.form.items(multi=True) if k != "csrf_token"}
+    body, _status = run_once(db.session, scope, key, fingerprint(request.path, form),
+                             lambda: ({"location": run()}, 303))
+    return body["location"]
+
+
+_REASON_LABELS = {code: label for code, _parent, label, _fault in REASONS}
+
+
+def _local_time(at: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime(fmt) if at else ""
+
+
+@bp.app_context_processor
+def _form_helpers():
+    return {"new_idempotency_key": lambda: uuid.uuid4().hex,
+            "grade_labels": inspection.GRADE_LABELS,
+            "disposition_labels": inspection.DISPOSITION_LABELS,
+            "reject_labels": inspection.REJECT_REASONS,
+            "approval_text": inspection.APPROVAL_REASONS,
+            "reason_label": lambda code: _REASON_LABELS.get(code, code),
+            "money_str": lambda amount, currency: format_currency(Decimal(amount), currency),
+            "local_time": _local_time}
+
+
+# --- enrolment and sign-in -----------------------------------------------------------------------
+
+@bp.route("/enroll", methods=["GET", "POST"])
+def enroll():
+    """An admin hands the tablet an enrolment link (``homing devices enroll``); opening it
+    here stores the device token in a long-lived, HTTP-only cookie."""
+    token = (request.form.get("token") or request.args.get("token") or "").strip()
+    error = None
+    if request.method == "POST":
+        try:
+            device = authenticate_device(db.session, token)
+        except AuthError:
+            error = _("This enrolment link is not valid. Ask HQ for a new one.")
+        else:
+            db.session.commit()
+            response = make_response(redirect(url_for("store.login")))
+            response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 24 * 3600,
+                                httponly=True, samesite="Lax", secure=request.is_secure)
+            current_app.logger.info("device %s enrolled to store %s", device.id, device.store_id)
+            return response
+    return render_template("store/enroll.html", token=token, error=error), 422 if error else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def login():
+    store = _device_store()
+    error = None
+    if request.method == "POST":
+        try:
+            user = authenticate_pin(db.session, store.id, request.form.get("staff_number", ""),
+                                    request.form.get("pin", ""))
+        except AuthError as exc:
+            db.session.commit()  # the failed attempt counts towards the lock-out
+            error = (_("Too many wrong PINs. Ask a supervisor or wait 15 minutes.")
+                     if exc.code == "locked" else _("Staff number or PIN is wrong."))
+        else:
+            db.session.commit()
+            session.clear()
+            login_user(user)
+            nxt = request.args.get("next", "")
+            return redirect(nxt if nxt.startswith("/store/") else url_for("store.scan"))
+    return render_template("store/login.html", store=store, error=error), 422 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("store.login"))
+
+
+# --- scanning ------------------------------------------------------------------------------------
+
+@bp.get("/")
+@clerk_required
+def scan():
+    return render_template("store/scan.html", store=g.store,
+                           summary=intakes.today(db.session, g.store))
+
+
+@bp.post("/scan")
+@clerk_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"])
+def scan_code():
+    return _open_from_text(request.form.get("code", ""))
+
+
+@bp.post("/scan/photo")
+@clerk_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"])
+def scan_photo():
+    """Last resort when the camera cannot read the code live: decode a photo of it here."""
+    import io
+
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
+    upload = request.files.get("photo")
+    try:
+        image = Image.open(io.BytesIO(upload.read())) if upload else None
+        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode) \
+            if image else []
+    except (UnidentifiedImageError, OSError):
+        found = []
+    if not found:
+        return _scan_error(_("No QR code found in the photo. Hold the phone flat and closer, "
+                             "or type the code."))
+    return _open_from_text(found[0].text)
+
+
+def _scan_error(message: str, status: int = 422):
+    return render_template("store/scan.html", store=g.store, error=message,
+                           summary=intakes.today(db.session, g.store)), status
+
+
+def _open_from_text(text: str):
+    if not text.strip():
+        return _scan_error(_("Type the code printed under the QR (10 letters and digits)."))
+    try:
+        intake, offsite = intakes.open_intake(db.session, keyring(), text, g.store, g.actor,
+                                              device_id=current_device().id)
+    except VoucherError as exc:
+        db.session.rollback()
+        return _scan_error(voucher_problem(exc.code))
+    except intakes.IntakeConflict as exc:
+        db.session.rollback()
+        return _scan_error(voucher_problem(exc.code), 409)
+    db.session.commit()
+    return redirect(url_for("store.intake", intake_id=intake.id, offsite=int(offsite)))
+
+
+# --- the intake ----------------------------------------------------------------------------------
+
+def _overview(intake: Intake, **extra):
+    data = intakes.intake_to_dict(db.session, intake)
+    rma = db.session.get(ReturnAuthorization, intake.rma_id)
+    return render_template("store/intake.html", intake=intake, data=data, rma=rma,
+                           store=g.store, **extra)
+
+
+@bp.get("/intakes/<int:intake_id>")
+@clerk_required
+def intake(intake_id: int):
+    return _overview(_intake(intake_id), offsite=request.args.get("offsite") == "1")
+
+
+def _unit_context(intake: Intake, unit_id: int) -> dict:
+    data = intakes.intake_to_dict(db.session, intake)
+    unit = next((u for u in data["units"] if u["unit_id"] == unit_id), None)
+    if unit is None:
+        abort(404)
+    position = [u["unit_id"] for u in data["units"]].index(unit_id)
+    return {"intake": intake, "data": data, "unit": unit, "position": position + 1,
+            "store": g.store}
+
+
+@bp.get("/intakes/<int:intake_id>/units/<int:unit_id>")
+@clerk_required
+def unit(intake_id: int, unit_id: int):
+    return render_template("store/unit.html", **_unit_context(_intake(intake_id), unit_id))
+
+
+def _decision_from_form(category: str) -> inspection.UnitDecision:
+    form = request.form
+    answers = {key: form.get(f"check-{key}") == "yes"
+               for key, _label, _major in inspection.checklist_for(category)
+               if form.get(f"check-{key}") in ("yes", "no")}
+    decision, problems = inspection.decision_from({
+        "reception": form.get("reception") or "received", "decision": form.get("decision"),
+        "grade": form.get("grade"), "disposition": form.get("disposition"),
+        "reject_reason": form.get("reject_reason"), "notes": form.get("notes", ""),
+        "reason_confirmed": form.get("reason_confirmed", "yes") != "no", "checklist": answers})
+    if problems:
+        raise InvalidInput(problems)
+    return decision
+
+
+@bp.post("/intakes/<int:intake_id>/units/<int:unit_id>/preview")
+@clerk_required
+def preview(intake_id: int, unit_id: int):
+    """The refund as it would be with this unit's current answers (an htmx fragment). Runs the
+    real decision in a savepoint and rolls it back, so it is the same calculation."""
+    intake = _intake(intake_id)
+    line = db.session.get(ReturnLine, unit_id)
+    category = _category(line)
+    breakdown, problems = None, []
+    try:
+        decision = _decision_from_form(category)
+        savepoint = db.session.begin_nested()
+        try:
+            intakes.record_unit(db.session, intake, unit_id, decision, g.actor)
+            breakdown = intakes.live_refund(db.session, intake)
+            approval = intakes.pending_approval(db.session, intake, breakdown)
+        finally:
+            savepoint.rollback()
+    except InvalidInput as exc:
+        problems, approval = exc.errors, []
+    except intakes.IntakeConflict:
+        abort(409)
+    db.session.rollback()
+    return render_template("store/_refund_preview.html", breakdown=breakdown,
+                           problems=problems, approval=approval, currency=breakdown.currency
+                           if breakdown else None)
+
+
+def _category(line: ReturnLine | None) -> str:
+    from hub.orders.models import OrderLine
+
+    if line is None:
+        abort(404)
+    return db.session.get(OrderLine, line.order_line_id).category
+
+
+@bp.post("/intakes/<int:intake_id>/units/<int:unit_id>")
+@clerk_required
+def decide_unit(intake_id: int, unit_id: int):
+    intake = _intake(intake_id)
+    category = _category(db.session.get(ReturnLine, unit_id))
+
+    def run() -> str:
+        intakes.record_unit(db.session, intake, unit_id, _decision_from_form(category), g.actor)
+        pending = [u for u, d in intakes.decisions(db.session, intake).items() if d is None]
+        if pending:
+            return url_for("store.unit", intake_id=intake.id, unit_id=pending[0])
+        return url_for("store.intake", intake_id=intake.id)
+
+    try:
+        return redirect(_once(run), 303)
+    except InvalidInput as exc:
+        db.session.rollback()
+        context = _unit_context(intake, unit_id)
+        return render_template("store/unit.html", errors=exc.errors, form=request.form,
+                               **context), 422
+    except intakes.IntakeConflict as exc:
+        db.session.rollback()
+        return _overview(intake, error=str(exc)), 409
+
+
+@bp.post("/intakes/<int:intake_id>/units/<int:unit_id>/photo")
+@clerk_required
+def unit_photo(intake_id: int, unit_id: int):
+    intake = _intake(intake_id)
+    upload = request.files.get("photo")
+    data = upload.read() if upload else b""
+    try:
+        stored = photos.store(data, current_app.config["PHOTO_DIR"], utcnow())
+        intakes.add_photo(db.session, intake, unit_id, stored, g.actor)
+    except photos.PhotoError as exc:
+        db.session.rollback()
+        context = _unit_context(intake, unit_id)
+        return render_template("store/unit.html", photo_error=str(exc), **context), 422
+    db.session.commit()
+    return redirect(url_for("store.unit", intake_id=intake.id, unit_id=unit_id), 303)
+
+
+@bp.get("/photos/<int:photo_id>")
+@clerk_required
+def photo(photo_id: int):
+    row = db.session.get(Photo, photo_id)
+    if row is None:
+        abort(404)
+    _intake(row.intake_id)  # only this store's photos
+    return send_from_directory(current_app.config["PHOTO_DIR"], row.path,
+                               mimetype=row.content_type, max_age=3600)
+
+
+@bp.post("/intakes/<int:intake_id>/complete")
+@clerk_required
+def complete(intake_id: int):
+    intake = _intake(intake_id)
+
+    def run() -> str:
+        supervisor = _supervisor_from_form(intake)
+        intakes.complete(db.session, intake, g.actor, supervisor=supervisor)
+        return url_for("store.receipt", intake_id=intake.id)
+
+    try:
+        return redirect(_once(run), 303)
+    except intakes.ApprovalRequired as exc:
+        db.session.rollback()
+        return _overview(intake, approval_reasons=exc.reasons), 403
+    except AuthError as exc:
+        db.session.rollback()
+        _count_failed_pin(intake)
+        return _overview(intake, approval_reasons=intakes.pending_approval(db.session, intake),
+                         error=_("Too many wrong PINs. Wait 15 minutes.") if exc.code == "locked"
+                         else _("The supervisor's staff number or PIN is wrong.")), 403
+    except (intakes.IntakeConflict, InvalidInput) as exc:
+        db.session.rollback()
+        message = (voucher_problem(exc.code) if isinstance(exc, intakes.IntakeConflict)
+                   and exc.code == "already_used" else
+                   _("Decide every unit before completing.") if isinstance(exc, InvalidInput)
+                   else str(exc))
+        return _overview(intake, error=message), 409
+
+
+def _supervisor_from_form(intake: Intake) -> User | None:
+    staff = request.form.get("supervisor_staff", "").strip()
+    if not staff:
+        return None
+    g.supervisor_staff = staff
+    return authenticate_pin(db.session, intake.store_id, staff,
+                            request.form.get("supervisor_pin", ""))
+
+
+def _count_failed_pin(intake: Intake) -> None:
+    """Re-run the failed PIN check outside the rolled-back transaction so it counts."""
+    staff = getattr(g, "supervisor_staff", None)
+    if staff:
+        with contextlib.suppress(AuthError):
+            authenticate_pin(db.session, intake.store_id, staff,
+                             request.form.get("supervisor_pin", ""))
+        db.session.commit()
+
+
+@bp.post("/intakes/<int:intake_id>/request-approval")
+@clerk_required
+def request_approval(intake_id: int):
+    intake = _intake(intake_id)
+
+    def run() -> str:
+        intakes.request_approval(db.session, intake, g.actor)
+        return url_for("store.today")
+
+    try:
+        return redirect(_once(run), 303)
+    except intakes.IntakeConflict as exc:
+        db.session.rollback()
+        return _overview(intake, error=str(exc)), 409
+
+
+@bp.post("/intakes/<int:intake_id>/approval")
+@clerk_required
+def decide_approval(intake_id: int):
+    """A supervisor signed in on the tablet works through the approval queue."""
+    intake = _intake(intake_id)
+    if current_user.role != "supervisor":
+        abort(403)
+    approve = request.form.get("approve") == "yes"
+
+    def run() -> str:
+        done = intakes.decide_approval(db.session, intake, current_user, approve)
+        return (url_for("store.receipt", intake_id=intake.id) if done
+                else url_for("store.today"))
+
+    try:
+        return redirect(_once(run), 303)
+    except intakes.IntakeConflict as exc:
+        db.session.rollback()
+        return _overview(intake, error=str(exc)), 409
+
+
+@bp.post("/intakes/<int:intake_id>/abandon")
+@clerk_required
+def abandon(intake_id: int):
+    intake = _intake(intake_id)
+
+    def run() -> str:
+        intakes.abandon(db.session, intake, g.actor)
+        return url_for("store.scan")
+
+    try:
+        return redirect(_once(run), 303)
+    except TransitionError:
+        db.session.rollback()
+        return redirect(url_for("store.intake", intake_id=intake.id), 303)
+
+
+@bp.get("/intakes/<int:intake_id>/receipt")
+@clerk_required
+def receipt(intake_id: int):
+    intake = _intake(intake_id)
+    if intake.status != "completed":
+        return redirect(url_for("store.intake", intake_id=intake.id))
+    return _overview(intake, receipt=True)
+
+
+@bp.get("/today")
+@clerk_required
+def today():
+    summary = intakes.today(db.session, g.store)
+    rmas = {r.id: r for r in db.session.scalars(sa.select(ReturnAuthorization).where(
+        ReturnAuthorization.id.in_([i.rma_id for i in summary["intakes"] + summary["waiting"]])))}
+    return render_template("store/today.html", store=g.store, summary=summary, rmas=rmas)
+
+
+# --- the installable app -------------------------------------------------------------------------
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The store app's own manifest: scoped to /store/ so it installs as a separate app."""
+    body = {
+        "id": "/store/", "name": "Homing store", "short_name": "Homing store",
+        "start_url": "/store/", "scope": "/store/", "display": "standalone",
+        "orientation": "any", "background_color": "#f6f7f9", "theme_color": "#0b6e4f",
+        "icons": [
+            {"src": url_for("static", filename="img/icons/icon-192.png"), "sizes": "192x192",
+             "type": "image/png", "purpose": "any maskable"},
+            {"src": url_for("static", filename="img/icons/icon-512.png"), "sizes": "512x512",
+             "type": "image/png", "purpose": "any maskable"}],
+    }
+    response = current_app.response_class(json.dumps(body), mimetype="application/manifest+json")
+    response.cache_control.max_age = 3600
+    return response
