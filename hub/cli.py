@@ -30,7 +30,7 @@ def main() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (stores_cli, keys_cli, demo, worker, bench_cli):
+    for command in (stores_cli, keys_cli, devices_cli, users_cli, demo, worker, bench_cli):
         app.cli.add_command(command)
 
 
@@ -127,6 +127,76 @@ def keys_create(role: str, store_code: str | None, name: str):
     click.echo(plaintext)
 
 
+@click.group("devices")
+def devices_cli() -> None:
+    """Enrol store tablets."""
+
+
+@devices_cli.command("enroll")
+@click.option("--store", "store_code", required=True, help="The store the tablet serves.")
+@click.option("--name", required=True, help="e.g. 'Front counter'.")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the tablet reaches Homing.")
+@with_appcontext
+def devices_enroll(store_code: str, name: str, base_url: str):
+    """Enrol a tablet to a store; prints the one-time enrolment link (open it on the tablet)."""
+    from hub.audit.service import Actor, record
+    from hub.auth.service import enroll_device
+    from hub.stores.service import get_store
+
+    store = get_store(db.session, store_code)
+    if store is None:
+        raise click.ClickException(f"no store with code {store_code!r}")
+    device, token = enroll_device(db.session, store_id=store.id, name=name)
+    record(db.session, Actor("system", None, "cli"), "device.enrolled", "device", device.id,
+           store_id=store.id, after={"name": name})
+    db.session.commit()
+    click.echo(f"enrolled device {device.token_prefix} to {store.name}; open this link on the "
+               "tablet (it is shown only now):", err=True)
+    click.echo(f"{base_url.rstrip('/')}/store/enroll?token={token}")
+
+
+@click.group("users")
+def users_cli() -> None:
+    """Manage people: store staff (PIN) and HQ staff (password)."""
+
+
+@users_cli.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["clerk", "supervisor", "hq_ops", "finance", "admin"]))
+@click.option("--name", required=True)
+@click.option("--store", "store_code", default=None, help="Required for clerk and supervisor.")
+@click.option("--staff-number", default=None, help="What store staff type before the PIN.")
+@click.option("--email", default=None, help="HQ sign-in.")
+@with_appcontext
+def users_create(role: str, name: str, store_code: str | None, staff_number: str | None,
+                 email: str | None):
+    """Create a user; asks for the PIN (store staff) or password (HQ) without echoing it."""
+    from hub.audit.service import Actor, record
+    from hub.auth.service import AuthError, create_user
+    from hub.stores.service import get_store
+
+    store = get_store(db.session, store_code) if store_code else None
+    if store_code and store is None:
+        raise click.ClickException(f"no store with code {store_code!r}")
+    store_staff = role in ("clerk", "supervisor")
+    if store_staff and not staff_number:
+        raise click.ClickException("store staff need --staff-number")
+    secret = click.prompt("PIN" if store_staff else "Password", hide_input=True,
+                          confirmation_prompt=True)
+    try:
+        user = create_user(db.session, name=name, role=role, email=email,
+                           store_id=store.id if store else None, staff_number=staff_number,
+                           pin=secret if store_staff else None,
+                           password=None if store_staff else secret)
+    except AuthError as exc:
+        raise click.ClickException(str(exc)) from exc
+    record(db.session, Actor("system", None, "cli"), "user.created", "user", user.id,
+           store_id=user.store_id, after={"role": role})
+    db.session.commit()
+    click.echo(f"created {role} {name} (id {user.id})")
+
+
 # --- demo and worker ------------------------------------------------------------------------
 
 @click.command("demo")
@@ -149,7 +219,7 @@ def demo(host: str, port: int, no_serve: bool):
     click.echo(f"  API health      {base}/api/v1/health")
     click.echo(f"  API document    {base}/api/openapi.json")
     for label, value in credentials.items():
-        click.echo(f"  {label:<15} {value}")
+        click.echo(f"  {label:<15} {base + value if value.startswith('/') else value}")
     if no_serve:
         return
     runner = InProcessRunner(app)

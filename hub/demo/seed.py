@@ -69,9 +69,48 @@ def seed_demo(app: Flask) -> dict[str, str]:
         app.logger.info("demo stores: %s", summary.line())
     _ensure_demo_key()
     _ensure_demo_orders()
+    store = _ensure_demo_tablet()
     db.session.commit()
     return {"API key (admin)": DEMO_API_KEY,
-            "Shopper order": f"{DEMO_ORDERS[0]['order_id']} with postal code 10001"}
+            "Shopper order": f"{DEMO_ORDERS[0]['order_id']} with postal code 10001",
+            "Store tablet": f"/store/enroll?token={DEMO_DEVICE_TOKEN}",
+            "Store staff": f"{store.name} ({store.code}): clerk {DEMO_CLERK[0]} PIN "
+                           f"{DEMO_CLERK[1]}, supervisor {DEMO_SUPERVISOR[0]} PIN "
+                           f"{DEMO_SUPERVISOR[1]}"}
+
+
+DEMO_DEVICE_TOKEN = "dev_demo0000_demo-tablet-token-for-local-use-only"
+DEMO_CLERK = ("1001", "1234")
+DEMO_SUPERVISOR = ("2001", "9876")
+
+
+def demo_store() -> Store:
+    """The store the demo shopper (postal code 10001, headphones) is routed to first."""
+    from hub.models import utcnow
+    from hub.stores.geo import resolve_postal_code
+    from hub.stores.service import get_store, route
+
+    lat, lon = resolve_postal_code("10001", "US")
+    ranked = route(db.session, lat, lon, category="electronics", at=utcnow(), limit=1)
+    return get_store(db.session, ranked[0].code)
+
+
+def _ensure_demo_tablet() -> Store:
+    from hub.auth.models import Device, User
+    from hub.auth.service import create_user, hash_api_key
+
+    store = demo_store()
+    prefix = DEMO_DEVICE_TOKEN.split("_")[1]
+    if db.session.scalar(sa.select(Device).where(Device.token_prefix == prefix)) is None:
+        db.session.add(Device(store_id=store.id, name="Demo counter tablet", token_prefix=prefix,
+                              token_hash=hash_api_key(DEMO_DEVICE_TOKEN)))
+    for role, (staff, pin), name in (("clerk", DEMO_CLERK, "Casey Clerk"),
+                                     ("supervisor", DEMO_SUPERVISOR, "Sam Supervisor")):
+        if db.session.scalar(sa.select(User).where(User.store_id == store.id,
+                                                   User.staff_number == staff)) is None:
+            create_user(db.session, name=name, role=role, store_id=store.id,
+                        staff_number=staff, pin=pin)
+    return store
 
 
 def _ensure_demo_key() -> None:

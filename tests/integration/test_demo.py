@@ -35,6 +35,7 @@ def test_demo_sets_up_seeds_once_and_serves(tmp_path):
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "homing.sqlite").exists()
     assert "hom_demo0000_" in first.stdout  # the demo credentials are printed
+    assert "/store/enroll?token=dev_demo0000_" in first.stdout and "PIN 1234" in first.stdout
 
     count = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(" \
             "'select count(*) from stores').fetchone()[0])"
