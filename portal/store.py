@@ -46,6 +46,7 @@ from hub.stores.models import Store
 from hub.validation import InvalidInput
 from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
+from hub.web.errors import Problem
 from hub.web.idempotency import fingerprint, run_once
 from hub.web.session import DEVICE_COOKIE, current_device
 
@@ -514,3 +515,103 @@ def manifest():
     response = current_app.response_class(json.dumps(body), mimetype="application/manifest+json")
     response.cache_control.max_age = 3600
     return response
+
+
+# --- offline: sync down, replay up ------------------------------------------------------------
+
+SYNC_LIMIT = 5000  # vouchers routed to one store that are still open; far above a day's intake
+
+
+@bp.get("/sync")
+@clerk_required
+def sync():
+    """What the tablet needs to keep working through an outage: the public keys that verify
+    vouchers and the open returns routed to this store (no shopper contact data)."""
+    data = intakes.expected_at_store(db.session, g.store, limit=SYNC_LIMIT)
+    for voucher in data["vouchers"]:
+        for unit in voucher["units"]:
+            unit["reason_label"] = _(_REASON_LABELS.get(unit["reason"], unit["reason"]))
+    data["keys"] = keyring().public_keys()
+    data["clerk"] = {"id": current_user.id, "name": current_user.name}
+    response = current_app.response_class(json.dumps(data, default=str),
+                                          mimetype="application/json")
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.post("/offline")
+def replay_offline():
+    """Replay an intake recorded on the tablet while offline: open, decide every unit and
+    complete in one transaction, once per idempotency key. Authenticated by the enrolled
+    device and the clerk who recorded it (their session may have timed out meanwhile).
+    CSRF-exempt (registered below): it takes JSON only, and the SameSite=Lax device cookie is
+    never sent with a cross-site POST."""
+    store = _device_store()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("units"), dict):
+        raise Problem(400, "malformed_json", "Malformed request", "Send the queued action.")
+    clerk = db.session.get(User, int(body.get("clerk_id") or 0))
+    if clerk is None or clerk.store_id != store.id or not clerk.active:
+        raise Problem(403, "unknown_clerk", "Unknown clerk",
+                      "The clerk who recorded this is not staff of this store.")
+    g.store = store
+    g.actor = Actor("user", clerk.id, clerk.name, store_id=store.id,
+                    device_id=current_device().id)
+
+    def run():
+        try:
+            result = intakes.replay_offline(
+                db.session, keyring(), str(body.get("voucher") or ""), store, g.actor,
+                {int(k): v for k, v in body["units"].items() if str(k).isdigit()},
+                device_id=current_device().id)
+        except VoucherError as exc:
+            raise Problem(409, exc.code, "Voucher refused", voucher_problem(exc.code)) from None
+        except intakes.IntakeConflict as exc:
+            raise Problem(409, exc.code, "Conflict", voucher_problem(exc.code)
+                          if exc.code in ("already_used", "in_progress_elsewhere")
+                          else str(exc)) from None
+        except InvalidInput as exc:
+            raise Problem(422, "validation_failed", "The recorded decisions were refused",
+                          "; ".join(e["message"] for e in exc.errors)) from None
+        return result, 200
+
+    result, status = run_once(db.session, f"device:{current_device().id}",
+                              str(body.get("idempotency_key") or "") or None,
+                              fingerprint(request.path, body), run)
+    return current_app.response_class(json.dumps(result), status=status,
+                                      mimetype="application/json")
+
+
+def _exempt_replay_from_csrf(state) -> None:
+    from hub.extensions import csrf
+
+    csrf.exempt(replay_offline)
+
+
+bp.record_once(_exempt_replay_from_csrf)
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served from /store/ so that it controls the store app. Workbox is
+    vendored in static/; the precache list carries each file's content hash as revision."""
+    body = render_template("store/sw.js", precache=_precache_manifest())
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.cache_control.no_cache = True
+    return response
+
+
+_APP_SHELL = ("css/homing.css", "js/htmx.min.js", "js/store.js", "img/icons/icon-192.png",
+              "img/icons/icon-512.png", "img/icons/favicon.png",
+              "vendor/barcode-detector/ponyfill.js", "vendor/barcode-detector/zxing_reader.wasm")
+
+
+@functools.cache
+def _precache_manifest() -> list[dict]:
+    import hashlib
+    from pathlib import Path
+
+    root = Path(current_app.static_folder)
+    return [{"url": url_for("static", filename=name),
+             "revision": hashlib.sha256((root / name).read_bytes()).hexdigest()[:16]}
+            for name in _APP_SHELL]

@@ -454,3 +454,62 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
 
 def _fmt(minor: int, currency: str) -> str:
     return str(Money.from_minor(minor, currency).amount)
+
+
+# --- offline tablets ------------------------------------------------------------------------------
+
+def expected_at_store(session: Session, store: Store, *, limit: int,
+                      now: datetime | None = None) -> dict:
+    """Open returns routed to ``store`` with their units: what a tablet caches for outages."""
+    now = now or utcnow()
+    rows = session.execute(
+        sa.select(Voucher, ReturnAuthorization)
+        .join(ReturnAuthorization, ReturnAuthorization.id == Voucher.rma_id)
+        .where(ReturnAuthorization.chosen_store_id == store.id, Voucher.status == "active",
+               Voucher.expires_at > now)
+        .order_by(Voucher.expires_at).limit(limit)).all()
+    order_ids = {rma.order_id for _, rma in rows}
+    lines = {line.id: line for line in session.scalars(
+        sa.select(OrderLine).where(OrderLine.order_id.in_(order_ids)))} if order_ids else {}
+    vouchers = []
+    for voucher, rma in rows:
+        vouchers.append({
+            "code": voucher.short_code, "rma": rma.number, "currency": rma.currency,
+            "expires_at": voucher.expires_at.isoformat(),
+            "units": [{"unit_id": ln.id, "title": lines[ln.order_line_id].title,
+                       "sku": lines[ln.order_line_id].sku,
+                       "category": lines[ln.order_line_id].category, "reason": ln.reason_code,
+                       "expected_amount": _fmt(ln.expected_amount, rma.currency)}
+                      for ln in rma.lines if ln.reception_status == "awaiting"]})
+    return {"store": store.code, "generated_at": now.isoformat(), "vouchers": vouchers,
+            "grades": list(inspection.GRADE_LABELS), "dispositions": list(inspection.DISPOSITIONS),
+            "reject_reasons": list(inspection.REJECT_REASONS)}
+
+
+def replay_offline(session: Session, keyring: Keyring, voucher_text: str, store: Store,
+                   actor: Actor, units: Mapping[int, Mapping], *, device_id: int | None = None,
+                   now: datetime | None = None) -> dict:
+    """An intake recorded on a tablet during an outage, replayed in one transaction. When the
+    policy wants a supervisor (a PIN cannot be checked offline) it goes to their queue."""
+    intake, _offsite = open_intake(session, keyring, voucher_text, store, actor,
+                                   device_id=device_id, now=now)
+    intake.offline = True
+    rma = session.get(ReturnAuthorization, intake.rma_id)
+    missing = [line.id for line in rma.lines if line.id not in units]
+    if missing:
+        raise InvalidInput([{"field": f"units[{u}]", "code": "undecided",
+                             "message": "Every unit must be decided."} for u in missing])
+    for unit_id, raw in units.items():
+        decision, problems = inspection.decision_from(raw)
+        if problems:
+            raise InvalidInput(problems)
+        record_unit(session, intake, unit_id, decision, actor, now)
+    try:
+        done = complete(session, intake, actor, now=now)
+    except ApprovalRequired:
+        reasons = request_approval(session, intake, actor)
+        return {"status": "awaiting_approval", "intake_id": intake.id, "return": rma.number,
+                "reasons": reasons}
+    return {"status": "completed", "intake_id": intake.id, "return": rma.number,
+            "receipt_number": intake.receipt_number,
+            "refund": _fmt(done.breakdown.total, rma.currency)}

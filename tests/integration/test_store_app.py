@@ -184,3 +184,56 @@ def test_another_store_cannot_see_this_intake(client, api_key, session, app):
     assert other.post(intake_path + "/complete").status_code == 404
     busy = _scan(other, rma["voucher"]["token"])
     assert busy.status_code == 409 and "another counter" in busy.get_data(as_text=True)
+
+
+def test_offline_sync_and_replay(client, api_key, session):
+    rma = _setup(client, api_key, session, BOTH_HEADPHONES)
+    synced = client.get("/store/sync").get_json()
+    [expected] = [v for v in synced["vouchers"] if v["rma"] == rma["number"]]
+    assert synced["keys"][0]["crv"] == "Ed25519" and len(expected["units"]) == 2
+    assert "email" not in str(synced) and "shopper@" not in str(synced)  # no shopper PII
+    clerk_id = synced["clerk"]["id"]
+    units = {str(u["unit_id"]): {"reception": "received", "decision": "accept", "grade": "A",
+                                 "disposition": "restock"} for u in expected["units"]}
+    action = {"idempotency_key": "offline-1", "voucher": rma["voucher"]["token"],
+              "units": units, "clerk_id": clerk_id}
+    client.post("/store/logout")  # the clerk's session timed out during the outage
+    first = client.post("/store/offline", json=action)
+    assert first.status_code == 200, first.get_json()
+    # 217.72 is above the clerk's limit and no PIN can be checked offline: to the queue.
+    assert first.get_json()["status"] == "awaiting_approval"
+    again = client.post("/store/offline", json=action)  # replayed twice (flaky network)
+    assert again.get_json() == first.get_json() and count(session, Intake) == 1
+    assert session.scalar(sa.select(Intake)).offline is True
+
+
+def test_offline_replay_conflict_when_used_elsewhere(client, api_key, session):
+    rma = _setup(client, api_key, session)
+    clerk_id = client.get("/store/sync").get_json()["clerk"]["id"]
+    jc = api_key("clerk", "JC-1")
+    opened = client.post("/api/v1/intakes", json={"voucher": rma["voucher"]["token"]},
+                         headers=jc).get_json()
+    unit_id = opened["units"][0]["unit_id"]
+    client.post(f"/api/v1/intakes/{opened['id']}/units/{unit_id}", headers=jc,
+                json={"decision": "accept", "grade": "A", "disposition": "restock"})
+    assert client.post(f"/api/v1/intakes/{opened['id']}/complete", headers=jc).status_code == 200
+    replay = client.post("/store/offline", json={
+        "idempotency_key": "offline-2", "voucher": rma["voucher"]["token"], "clerk_id": clerk_id,
+        "units": {str(unit_id): {"decision": "accept", "grade": "A", "disposition": "restock"}}})
+    assert replay.status_code == 409 and "already used" in replay.get_json()["detail"]
+    assert count(session, Refund) == 1
+    stranger = client.post("/store/offline", json={"voucher": "x", "units": {},
+                                                   "clerk_id": 999999})
+    assert stranger.status_code == 403
+
+
+def test_service_worker_and_manifest(client, session):
+    sw = client.get("/store/sw.js")
+    assert sw.status_code == 200 and sw.mimetype == "text/javascript"
+    text = sw.get_data(as_text=True)
+    assert "/static/vendor/workbox/workbox-sw.js" in text and "zxing_reader.wasm" in text
+    assert "https://" not in text and "http://" not in text  # nothing from the internet
+    manifest = client.get("/store/manifest.webmanifest").get_json()
+    assert manifest["scope"] == "/store/" and manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        assert client.get(icon["src"]).status_code == 200
