@@ -4,57 +4,9 @@ demo (`homing demo`) driven by Debian's Chromium through Playwright."""
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import subprocess
-import time
-import urllib.request
 
 import pytest
 from PIL import Image
-
-from tests.integration.test_demo import HOMING, _env, _free_port
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    server = subprocess.Popen([HOMING, "demo", "--port", str(port)], env=_env(instance),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/api/v1/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the demo did not start")
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing in CI (.ci/run installs Debian's chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
 
 
 @pytest.mark.browser
