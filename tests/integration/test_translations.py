@@ -61,3 +61,30 @@ def test_refusals_and_amounts_are_translated(client, api_key, session):
     text = quote.get_data(as_text=True)
     assert "peuvent encore être retournés" in text  # quantity_exceeds, in French
     assert "Trop petit" in html  # reason labels come from the translated catalogue
+
+
+def test_template_is_current(tmp_path):
+    """Every user-facing string in the code is in messages.pot (run bin/translations if not)."""
+    import subprocess
+    import sys
+
+    root = CATALOGUES.parents[1]
+    out = tmp_path / "fresh.pot"
+    subprocess.run([str(pathlib.Path(sys.executable).with_name("pybabel")), "extract", "-F",
+                    "babel.cfg", "-k", "N_", "-k", "_l", "--no-location", "-o", str(out), "."],
+                   cwd=root, capture_output=True, check=True)
+    extracted = {m.id for m in read_po(out.open("rb")) if m.id}
+    template = {m.id for m in read_po((CATALOGUES / "messages.pot").open("rb")) if m.id}
+    assert extracted == template, f"run bin/translations: {sorted(extracted ^ template)[:5]}"
+
+
+def test_store_tablet_speaks_german(client, session):
+    from hub.auth.service import enroll_device
+    from hub.stores.service import get_store
+
+    seed_stores(session)
+    _device, token = enroll_device(session, store_id=get_store(session, "NYC-1").id, name="T")
+    session.commit()
+    client.post("/store/enroll", data={"token": token})
+    page = client.get("/store/login", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Personalnummer" in page and "Anmelden" in page
