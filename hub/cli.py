@@ -300,6 +300,36 @@ def bench_vouchers(n: int):
         click.echo(line)
 
 
+@bench_cli.command("scan")
+@click.option("--vouchers", "n", default=1000, show_default=True)
+@click.option("--connections", default=16, show_default=True)
+@click.option("--seconds", default=20, show_default=True)
+@click.option("--workers", default=4, show_default=True, help="gunicorn processes")
+@click.option("--threads", default=4, show_default=True, help="threads per process")
+@click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="A PostgreSQL server where a scratch database is made.")
+def bench_scan(n: int, connections: int, seconds: int, workers: int, threads: int,
+               admin_url: str):
+    """Scan lookup under load (gunicorn + PostgreSQL + wrk) and one intake's wire cost."""
+    from tqdm import tqdm
+
+    from hub.intake.bench import _fresh_database, intake_wire_cost, prepare, report, run_load
+
+    database_url = _fresh_database(admin_url, "homing_bench_scan")
+    with tqdm(total=n, unit="voucher", file=sys.stderr, disable=None,
+              desc="issuing and opening") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.n = done
+            bar.refresh()
+
+        prepared = prepare(database_url, n, progress)
+    click.echo(f"running wrk for {seconds} s ...", err=True)
+    load = run_load(database_url, prepared, connections=connections, seconds=seconds,
+                    workers=workers, threads=threads)
+    for line in report(load, intake_wire_cost(), n):
+        click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("FLASK_APP", "wsgi:app")
     main()

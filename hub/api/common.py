@@ -19,9 +19,12 @@ def current_principal() -> Principal:
         raise Problem(401, "unauthenticated", "Authentication required",
                       "Send an API key as 'Authorization: Bearer <key>'.")
     try:
-        return authenticate_api_key(db.session, token.strip())
+        principal = authenticate_api_key(db.session, token.strip())
     except AuthError as exc:
         raise Problem(401, exc.code, "Invalid API key", str(exc)) from exc
+    if db.session.dirty:  # "last used" was refreshed: keep it, even if this request is a read
+        db.session.commit()
+    return principal
 
 
 def require(*roles: str) -> Callable:

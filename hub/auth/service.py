@@ -77,8 +77,20 @@ def authenticate_api_key(session: Session, presented: str) -> Principal:
         raise AuthError("invalid_key", "the API key is not valid")
     if key.revoked_at is not None:
         raise AuthError("revoked_key", "the API key has been revoked")
-    key.last_used_at = utcnow()
+    _touch(key, "last_used_at")
     return Principal("api_key", key.id, key.role, key.store_id, key.name or key.prefix)
+
+
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def _touch(row, column: str) -> None:
+    """Record "last used" at most every few minutes: writing it on every request would make
+    every read an UPDATE and serialise concurrent requests on one row's lock."""
+    now = utcnow()
+    last = getattr(row, column)
+    if last is None or now - last > TOUCH_EVERY:
+        setattr(row, column, now)
 
 
 # --- people: passwords (HQ) and PINs (store tablets) ---------------------------------------
@@ -167,5 +179,5 @@ def authenticate_device(session: Session, token: str) -> Device:
         raise AuthError("unknown_device", "this tablet is not enrolled")
     if device.revoked_at is not None:
         raise AuthError("revoked_device", "this tablet's enrolment was revoked")
-    device.last_seen_at = utcnow()
+    _touch(device, "last_seen_at")
     return device
