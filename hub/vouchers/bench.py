@@ -7,6 +7,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -22,6 +23,7 @@ def run_voucher_benchmark(n: int = 200, progress: Callable[[int, int], None] | N
     from hub import create_app
     from hub.demo.seed import DEMO_API_KEY, seed_demo
     from hub.extensions import db
+    from hub.models import utcnow
     from hub.vouchers import render
 
     folder = Path(tempfile.mkdtemp(prefix="homing-bench-"))
@@ -33,9 +35,10 @@ def run_voucher_benchmark(n: int = 200, progress: Callable[[int, int], None] | N
         seed_demo(app)
         client = app.test_client()
         issue_ms, tokens = [], []
+        delivered = (utcnow() - timedelta(days=3)).isoformat()  # inside the return window
         for i in range(n):
             order = {"channel": "web", "order_id": f"BENCH-{i:06d}", "currency": "USD",
-                     "status": "delivered", "delivered_at": "2026-11-20T12:00:00Z",
+                     "status": "delivered", "delivered_at": delivered,
                      "buyer": {"email": "bench@example.com", "postal_code": "10001"},
                      "lines": [{"item_id": "1", "sku": "SKU-1", "category": "general",
                                 "quantity": 1, "item_price": "19.99", "item_tax": "1.77"}]}
