@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -30,7 +31,8 @@ def main() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    for command in (stores_cli, keys_cli, devices_cli, users_cli, demo, worker, bench_cli):
+    for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
+                    bench_cli):
         app.cli.add_command(command)
 
 
@@ -125,6 +127,31 @@ def keys_create(role: str, store_code: str | None, name: str):
                f"{', store ' + store_code if store_code else ''}); it is shown only now:",
                err=True)
     click.echo(plaintext)
+
+
+@click.group("vouchers")
+def vouchers_cli() -> None:
+    """Voucher signing keys."""
+
+
+@vouchers_cli.command("new-key")
+def vouchers_new_key():
+    """Print a fresh Ed25519 signing key for HOMING_VOUCHER_SIGNING_KEY (and its public key).
+    To rotate: move the old public key into HOMING_VOUCHER_RETIRED_KEYS, then switch."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from hub.vouchers.crypto import public_key_text
+
+    key = Ed25519PrivateKey.generate()
+    raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    click.echo(f"public key (for HOMING_VOUCHER_RETIRED_KEYS after a later rotation): "
+               f"{public_key_text(key.public_key())}", err=True)
+    click.echo(base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
 
 
 @click.group("devices")

@@ -84,3 +84,19 @@ def test_short_codes_catch_any_single_typo_and_neighbour_swap(data):
 def test_short_codes_avoid_look_alikes():
     assert not set("01OIL U") & set(ALPHABET)
     assert len(normalise_short_code(new_short_code())) == 10
+
+
+def test_new_key_command_prints_a_usable_signing_key():
+    from datetime import UTC, datetime, timedelta
+
+    from click.testing import CliRunner
+
+    from hub.cli import vouchers_new_key
+    from hub.vouchers.crypto import Keyring, private_key_from_text, sign, verify
+
+    result = CliRunner().invoke(vouchers_new_key)
+    assert result.exit_code == 0
+    keyring = Keyring.build(private_key_from_text(result.stdout.strip().splitlines()[-1]))
+    expires = datetime.now(UTC) + timedelta(days=1)
+    token = sign(keyring, "R1", "ABCDEFGHJK", expires)
+    assert verify(keyring, token, datetime.now(UTC)).rma == "R1"
