@@ -62,4 +62,5 @@ def init_i18n(app) -> None:
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
     app.jinja_env.globals["translated"] = translated
     app.jinja_env.globals["money"] = money
+    app.jinja_env.globals["problem_text"] = problem_text
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -102,6 +102,10 @@ def test_scan_by_code_decide_each_unit_and_complete(client, api_key, session):
     refused = _decide(client, unit_path, grade="A", **{"check-powers_on": "no"})
     assert refused.status_code == 422
     assert "allows at best grade C" in refused.get_data(as_text=True)
+    german = client.post(unit_path, headers={"Accept-Language": "de"}, data={
+        "reception": "received", "decision": "accept", "grade": "A", "disposition": "restock",
+        "check-powers_on": "no"})
+    assert "höchstens Zustand C" in german.get_data(as_text=True)
     saved = _decide(client, unit_path, grade="C", disposition="open_box",
                     **{"check-powers_on": "no", "idempotency_key": "k1"})
     assert saved.status_code == 303
