@@ -5,7 +5,6 @@ offline replay never acts twice."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import uuid
@@ -39,6 +38,7 @@ from hub.intake import inspection, photos
 from hub.intake import service as intakes
 from hub.intake.models import Intake, Photo
 from hub.models import utcnow
+from hub.orders.models import OrderLine
 from hub.policy.service import REASONS
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.returns.states import TransitionError
@@ -124,7 +124,7 @@ def _form_helpers():
             "grade_labels": inspection.GRADE_LABELS,
             "disposition_labels": inspection.DISPOSITION_LABELS,
             "reject_labels": inspection.REJECT_REASONS,
-            "approval_text": inspection.APPROVAL_REASONS,
+            "approval_message": inspection.approval_message,
             "reason_label": lambda code: _REASON_LABELS.get(code, code),
             "money_str": lambda amount, currency: format_currency(Decimal(amount), currency),
             "local_time": _local_time}
@@ -203,22 +203,12 @@ def scan_code():
 @limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"])
 def scan_photo():
     """Last resort when the camera cannot read the code live: decode a photo of it here."""
-    import io
-
-    import zxingcpp
-    from PIL import Image, UnidentifiedImageError
-
     upload = request.files.get("photo")
-    try:
-        image = Image.open(io.BytesIO(upload.read())) if upload else None
-        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode) \
-            if image else []
-    except (UnidentifiedImageError, OSError):
-        found = []
-    if not found:
+    text = photos.read_qr(upload.read()) if upload else None
+    if text is None:
         return _scan_error(_("No QR code found in the photo. Hold the phone flat and closer, "
                              "or type the code."))
-    return _open_from_text(found[0].text)
+    return _open_from_text(text)
 
 
 def _scan_error(message: str, status: int = 422):
@@ -317,8 +307,6 @@ def preview(intake_id: int, unit_id: int):
 
 
 def _category(line: ReturnLine | None) -> str:
-    from hub.orders.models import OrderLine
-
     if line is None:
         abort(404)
     return db.session.get(OrderLine, line.order_line_id).category
@@ -377,53 +365,46 @@ def photo(photo_id: int):
                                mimetype=row.content_type, max_age=3600)
 
 
+def _act(intake: Intake, run):
+    """Run an intake action once per form and go where it says; a conflict (closed meanwhile,
+    used elsewhere) is shown on the intake page and changes nothing."""
+    try:
+        return redirect(_once(run), 303)
+    except intakes.IntakeConflict as exc:
+        db.session.rollback()
+        message = voucher_problem(exc.code) if exc.code == "already_used" else str(exc)
+        return _overview(intake, error=message), 409
+
+
 @bp.post("/intakes/<int:intake_id>/complete")
 @clerk_required
 def complete(intake_id: int):
     intake = _intake(intake_id)
+    supervisor = None
+    staff = request.form.get("supervisor_staff", "").strip()
+    if staff:
+        try:
+            supervisor = authenticate_pin(db.session, intake.store_id, staff,
+                                          request.form.get("supervisor_pin", ""))
+        except AuthError as exc:
+            db.session.commit()  # the failed attempt counts towards the lock-out
+            return _overview(
+                intake, approval_reasons=intakes.pending_approval(db.session, intake),
+                error=_("Too many wrong PINs. Wait 15 minutes.") if exc.code == "locked"
+                else _("The supervisor's staff number or PIN is wrong.")), 403
 
     def run() -> str:
-        supervisor = _supervisor_from_form(intake)
         intakes.complete(db.session, intake, g.actor, supervisor=supervisor)
         return url_for("store.receipt", intake_id=intake.id)
 
     try:
-        return redirect(_once(run), 303)
+        return _act(intake, run)
     except intakes.ApprovalRequired as exc:
         db.session.rollback()
         return _overview(intake, approval_reasons=exc.reasons), 403
-    except AuthError as exc:
+    except InvalidInput:
         db.session.rollback()
-        _count_failed_pin(intake)
-        return _overview(intake, approval_reasons=intakes.pending_approval(db.session, intake),
-                         error=_("Too many wrong PINs. Wait 15 minutes.") if exc.code == "locked"
-                         else _("The supervisor's staff number or PIN is wrong.")), 403
-    except (intakes.IntakeConflict, InvalidInput) as exc:
-        db.session.rollback()
-        message = (voucher_problem(exc.code) if isinstance(exc, intakes.IntakeConflict)
-                   and exc.code == "already_used" else
-                   _("Decide every unit before completing.") if isinstance(exc, InvalidInput)
-                   else str(exc))
-        return _overview(intake, error=message), 409
-
-
-def _supervisor_from_form(intake: Intake) -> User | None:
-    staff = request.form.get("supervisor_staff", "").strip()
-    if not staff:
-        return None
-    g.supervisor_staff = staff
-    return authenticate_pin(db.session, intake.store_id, staff,
-                            request.form.get("supervisor_pin", ""))
-
-
-def _count_failed_pin(intake: Intake) -> None:
-    """Re-run the failed PIN check outside the rolled-back transaction so it counts."""
-    staff = getattr(g, "supervisor_staff", None)
-    if staff:
-        with contextlib.suppress(AuthError):
-            authenticate_pin(db.session, intake.store_id, staff,
-                             request.form.get("supervisor_pin", ""))
-        db.session.commit()
+        return _overview(intake, error=_("Decide every unit before completing.")), 409
 
 
 @bp.post("/intakes/<int:intake_id>/request-approval")
@@ -435,11 +416,7 @@ def request_approval(intake_id: int):
         intakes.request_approval(db.session, intake, g.actor)
         return url_for("store.today")
 
-    try:
-        return redirect(_once(run), 303)
-    except intakes.IntakeConflict as exc:
-        db.session.rollback()
-        return _overview(intake, error=str(exc)), 409
+    return _act(intake, run)
 
 
 @bp.post("/intakes/<int:intake_id>/approval")
@@ -456,11 +433,7 @@ def decide_approval(intake_id: int):
         return (url_for("store.receipt", intake_id=intake.id) if done
                 else url_for("store.today"))
 
-    try:
-        return redirect(_once(run), 303)
-    except intakes.IntakeConflict as exc:
-        db.session.rollback()
-        return _overview(intake, error=str(exc)), 409
+    return _act(intake, run)
 
 
 @bp.post("/intakes/<int:intake_id>/abandon")
@@ -469,14 +442,13 @@ def abandon(intake_id: int):
     intake = _intake(intake_id)
 
     def run() -> str:
-        intakes.abandon(db.session, intake, g.actor)
+        try:
+            intakes.abandon(db.session, intake, g.actor)
+        except TransitionError as exc:  # completed or abandoned meanwhile
+            raise intakes.IntakeConflict("intake_closed", str(exc)) from None
         return url_for("store.scan")
 
-    try:
-        return redirect(_once(run), 303)
-    except TransitionError:
-        db.session.rollback()
-        return redirect(url_for("store.intake", intake_id=intake.id), 303)
+    return _act(intake, run)
 
 
 @bp.get("/intakes/<int:intake_id>/receipt")
@@ -550,7 +522,8 @@ def replay_offline():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("units"), dict):
         raise Problem(400, "malformed_json", "Malformed request", "Send the queued action.")
-    clerk = db.session.get(User, int(body.get("clerk_id") or 0))
+    clerk_id = body.get("clerk_id")
+    clerk = db.session.get(User, int(clerk_id)) if str(clerk_id).isdigit() else None
     if clerk is None or clerk.store_id != store.id or not clerk.active:
         raise Problem(403, "unknown_clerk", "Unknown clerk",
                       "The clerk who recorded this is not staff of this store.")
@@ -601,7 +574,7 @@ def service_worker():
     return response
 
 
-_APP_SHELL = ("css/homing.css", "js/htmx.min.js", "js/store.js", "img/icons/icon-192.png",
+APP_SHELL = ("css/homing.css", "js/htmx.min.js", "js/store.js", "img/icons/icon-192.png",
               "img/icons/icon-512.png", "img/icons/favicon.png",
               "vendor/barcode-detector/ponyfill.js", "vendor/barcode-detector/zxing_reader.wasm")
 
@@ -614,4 +587,4 @@ def _precache_manifest() -> list[dict]:
     root = Path(current_app.static_folder)
     return [{"url": url_for("static", filename=name),
              "revision": hashlib.sha256((root / name).read_bytes()).hexdigest()[:16]}
-            for name in _APP_SHELL]
+            for name in APP_SHELL]

@@ -170,7 +170,7 @@ def intake_wire_cost() -> dict:
     from hub import create_app
     from hub.demo.seed import DEMO_API_KEY, DEMO_CLERK, DEMO_DEVICE_TOKEN, seed_demo
     from hub.extensions import db
-    from portal.store import _APP_SHELL
+    from portal.store import APP_SHELL
 
     folder = Path(tempfile.mkdtemp(prefix="homing-wire-"))
     app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'wire.sqlite'}",
@@ -212,9 +212,9 @@ def intake_wire_cost() -> dict:
         call("GET", done.headers["Location"])
         if not done.headers["Location"].endswith("/receipt"):
             raise RuntimeError("the intake did not complete")
-        shell = sum((Path(app.static_folder) / name).stat().st_size for name in _APP_SHELL)
+        shell = sum((Path(app.static_folder) / name).stat().st_size for name in APP_SHELL)
     return {"requests": len(log), "bytes": sum(log), "shell_bytes": shell,
-            "shell_files": len(_APP_SHELL)}
+            "shell_files": len(APP_SHELL)}
 
 
 def report(load: dict, wire: dict, n: int) -> list[str]:

@@ -166,6 +166,12 @@ APPROVAL_REASONS = {
 }
 
 
+def approval_message(code: str, policy: Mapping) -> tuple[str, dict]:
+    """The English template and parameters explaining one approval reason under ``policy``."""
+    grades = ", ".join(policy.get("approvals", {}).get("grades", []))
+    return APPROVAL_REASONS[code], {"grades": grades} if code == "grade" else {}
+
+
 def approval_reasons(policy: Mapping, currency: str, refund_total: int,
                      decisions: Iterable[UnitDecision], risk_action: str = "none") -> list[str]:
     """Why a supervisor must approve this intake (empty: the clerk may complete alone)."""

@@ -1,6 +1,9 @@
-"""Unit photos: decoded and checked with Pillow, turned upright, resized, re-encoded without
-EXIF (which can hold the location and the device) and written outside the database. The row
-keeps the relative path and a SHA-256 of the stored bytes."""
+"""Photos taken at the counter.
+
+Unit photos are decoded and checked with Pillow, turned upright, resized, re-encoded without
+EXIF (which can hold the location and the device) and written outside the database; the row
+keeps the relative path and a SHA-256 of the stored bytes. A photo of a voucher is read with
+zxing-cpp when the tablet's camera cannot decode it live."""
 
 from __future__ import annotations
 
@@ -39,6 +42,18 @@ def clean(data: bytes) -> tuple[bytes, int, int]:
     out = io.BytesIO()
     upright.save(out, "JPEG", quality=85, optimize=True)  # no exif= argument: none is written
     return out.getvalue(), upright.width, upright.height
+
+
+def read_qr(data: bytes) -> str | None:
+    """The text of the first QR code in a photo (zxing-cpp), or None if there is none."""
+    import zxingcpp
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError):
+        return None
+    return found[0].text if found else None
 
 
 def store(data: bytes, photo_dir: str, now: datetime) -> dict:

@@ -71,3 +71,13 @@ def test_decision_from_reports_shape_problems():
     _, problems = decision_from({"decision": 1, "checklist": {"x": "yes"},
                                  "reason_confirmed": "no"})
     assert codes(problems) == ["invalid_checklist", "invalid_boolean", "invalid_type"]
+
+
+def test_approval_message_names_the_policy_grades():
+    from hub.intake.inspection import approval_message
+
+    policy = default_policy()
+    policy["approvals"]["grades"] = ["C", "D"]
+    template, params = approval_message("grade", policy)
+    assert template % params == "A unit graded C, D is being accepted."
+    assert approval_message("amount", policy)[1] == {}
