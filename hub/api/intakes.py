@@ -159,6 +159,9 @@ def complete_intake(intake_id: int):
     body = json_body() if request.data else {}
     intake = _intake(intake_id)
     supervisor_login = body.get("supervisor")
+    if supervisor_login is not None and not isinstance(supervisor_login, dict):
+        raise Problem(422, "invalid_supervisor", "Invalid supervisor",
+                      "'supervisor' is an object: {\"staff_number\": ..., \"pin\": ...}.")
 
     def run():
         supervisor = None

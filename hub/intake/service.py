@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hub.audit.service import Actor, record
 from hub.auth.models import User
@@ -190,14 +190,16 @@ def decisions(session: Session, intake: Intake) -> dict[int, UnitDecision | None
 
 # --- pricing ------------------------------------------------------------------------------------
 
-def live_refund(session: Session, intake: Intake) -> RefundBreakdown:
+def live_refund(session: Session, intake: Intake,
+                chosen: Mapping[int, UnitDecision | None] | None = None) -> RefundBreakdown:
     """What the shopper gets for the units accepted so far, at their grades. Units of the same
-    order accepted in earlier returns count as already returned."""
+    order accepted in earlier returns count as already returned. ``chosen``: the intake's
+    decisions when the caller already has them."""
     rma = session.get(ReturnAuthorization, intake.rma_id)
     order = session.get(Order, rma.order_id)
     engine = RefundEngine(returns.paid_order(order), RefundRules.from_policy(rma.policy_snapshot))
     fault = dict(session.execute(sa.select(ReturnReason.code, ReturnReason.seller_fault)).all())
-    by_line = decisions(session, intake)
+    by_line = chosen if chosen is not None else decisions(session, intake)
     returning = [
         ReturnedUnit(str(line.order_line_id), line.unit_no - 1, line.grade or "A",
                      bool(fault.get(line.reason_code)) and by_line[line.id].reason_confirmed)
@@ -212,15 +214,17 @@ def live_refund(session: Session, intake: Intake) -> RefundBreakdown:
 
 
 def pending_approval(session: Session, intake: Intake,
-                     breakdown: RefundBreakdown | None = None) -> list[str]:
+                     breakdown: RefundBreakdown | None = None,
+                     chosen: Mapping[int, UnitDecision | None] | None = None) -> list[str]:
     rma = session.get(ReturnAuthorization, intake.rma_id)
-    breakdown = breakdown or live_refund(session, intake)
+    chosen = chosen if chosen is not None else decisions(session, intake)
+    breakdown = breakdown or live_refund(session, intake, chosen)
     policy = rma.policy_snapshot
     risk = policy.get("risk", {})
     action = ("hq_review" if rma.needs_hq_review else
               "supervisor" if rma.risk_score >= risk.get("supervisor_score", 101) else "none")
-    chosen = [d for d in decisions(session, intake).values() if d is not None]
-    return inspection.approval_reasons(policy, rma.currency, breakdown.total, chosen, action)
+    made = [d for d in chosen.values() if d is not None]
+    return inspection.approval_reasons(policy, rma.currency, breakdown.total, made, action)
 
 
 # --- completing ---------------------------------------------------------------------------------
@@ -245,8 +249,8 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
         raise InvalidInput([{"field": f"units[{u}]", "code": "undecided",
                              "message": "Decide every unit before completing."}
                             for u in undecided])
-    breakdown = live_refund(session, intake)
-    reasons = pending_approval(session, intake, breakdown)
+    breakdown = live_refund(session, intake, chosen)
+    reasons = pending_approval(session, intake, breakdown, chosen)
     if reasons:
         if supervisor is None:
             raise ApprovalRequired(reasons)
@@ -414,7 +418,7 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
     store = session.get(Store, intake.store_id)
     order_lines = {line.id: line for line in order.lines}
     chosen = decisions(session, intake)
-    breakdown = live_refund(session, intake)
+    breakdown = live_refund(session, intake, chosen)
     photos = session.scalars(sa.select(Photo).where(Photo.intake_id == intake.id)
                              .order_by(Photo.id)).all()
     refund = session.scalar(sa.select(Refund).where(Refund.intake_id == intake.id))
@@ -442,7 +446,7 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
         "receipt_number": intake.receipt_number, "currency": rma.currency,
         "expected_refund": _fmt(rma.expected_refund, rma.currency),
         "refund_now": breakdown.as_dict(),
-        "approval_needed": (pending_approval(session, intake, breakdown)
+        "approval_needed": (pending_approval(session, intake, breakdown, chosen)
                             if intake.status == "open" else intake.approval_reasons),
         "approved_by": intake.approved_by_id, "units": units,
         "refund": {"id": refund.id, "status": refund.status,
@@ -465,6 +469,7 @@ def expected_at_store(session: Session, store: Store, *, limit: int,
     rows = session.execute(
         sa.select(Voucher, ReturnAuthorization)
         .join(ReturnAuthorization, ReturnAuthorization.id == Voucher.rma_id)
+        .options(selectinload(ReturnAuthorization.lines))  # not one query per return
         .where(ReturnAuthorization.chosen_store_id == store.id, Voucher.status == "active",
                Voucher.expires_at > now)
         .order_by(Voucher.expires_at).limit(limit)).all()
@@ -500,6 +505,9 @@ def replay_offline(session: Session, keyring: Keyring, voucher_text: str, store:
         raise InvalidInput([{"field": f"units[{u}]", "code": "undecided",
                              "message": "Every unit must be decided."} for u in missing])
     for unit_id, raw in units.items():
+        if not isinstance(raw, Mapping):
+            raise InvalidInput([{"field": f"units[{unit_id}]", "code": "invalid_decision",
+                                 "message": "Each unit's decision must be an object."}])
         decision, problems = inspection.decision_from(raw)
         if problems:
             raise InvalidInput(problems)

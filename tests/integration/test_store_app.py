@@ -202,6 +202,9 @@ def test_offline_sync_and_replay(client, api_key, session):
     action = {"idempotency_key": "offline-1", "voucher": rma["voucher"]["token"],
               "units": units, "clerk_id": clerk_id}
     client.post("/store/logout")  # the clerk's session timed out during the outage
+    junk = client.post("/store/offline", json={**action, "idempotency_key": "junk",
+                                               "units": {k: "accept" for k in units}})
+    assert junk.status_code == 422 and count(session, Intake) == 0  # refused, nothing written
     first = client.post("/store/offline", json=action)
     assert first.status_code == 200, first.get_json()
     # 217.72 is above the clerk's limit and no PIN can be checked offline: to the queue.
@@ -229,6 +232,9 @@ def test_offline_replay_conflict_when_used_elsewhere(client, api_key, session):
     stranger = client.post("/store/offline", json={"voucher": "x", "units": {},
                                                    "clerk_id": 999999})
     assert stranger.status_code == 403
+    junk_clerk = client.post("/store/offline", json={"voucher": "x", "units": {},
+                                                     "clerk_id": "abc"})
+    assert junk_clerk.status_code == 403
 
 
 def test_service_worker_and_manifest(client, session):
