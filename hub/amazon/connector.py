@@ -1,0 +1,258 @@
+"""Homing's door to Amazon: python-amazon-sp-api, pointed at Amazon or at the built-in sandbox
+by configuration, behind Homing's own token buckets.
+
+Credentials come from ``HOMING_AMAZON_CREDENTIALS_FILE`` (JSON with ``refresh_token``,
+``lwa_app_id``, ``lwa_client_secret``) or python-amazon-sp-api's own environment variables
+(``SP_API_REFRESH_TOKEN``, ``LWA_APP_ID``, ``LWA_CLIENT_SECRET``); never from the database.
+In sandbox mode the sandbox's fixed test credentials are used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from flask import Flask
+from sp_api.api import Feeds, Finances, Orders, Reports
+from sp_api.auth import access_token_client
+from sp_api.auth.access_token_client import AccessTokenClient
+from sp_api.base import Marketplaces
+from sp_api.base.exceptions import (
+    SellingApiException,
+    SellingApiForbiddenException,
+    SellingApiRequestThrottledException,
+)
+
+from hub.amazon import feed as feed_xml
+from hub.amazon.ratelimit import Buckets
+
+SANDBOX_CREDENTIALS = {"refresh_token": "Atzr|homing-sandbox-refresh-token",
+                       "lwa_app_id": "amzn1.application-oa2-client.homing-sandbox",
+                       "lwa_client_secret": "homing-sandbox-secret"}
+TIMEOUT = 30.0
+
+
+class Throttled(Exception):
+    """No token for this call yet (ours or Amazon's 429): try again after ``wait`` seconds."""
+
+    def __init__(self, operation: str, wait: float):
+        super().__init__(f"{operation} throttled; retry in {wait:.1f}s")
+        self.operation, self.wait = operation, wait
+
+
+class AmazonError(Exception):
+    """Amazon answered with an error that retrying the same call will not fix by itself."""
+
+    def __init__(self, operation: str, code: str, message: str, status: int | None = None):
+        super().__init__(f"{operation}: {code} {message}")
+        self.operation, self.code, self.message, self.status = operation, code, message, status
+
+
+def marketplace(marketplace_id: str) -> Marketplaces:
+    for member in Marketplaces:
+        if member.marketplace_id == marketplace_id:
+            return member
+    raise ValueError(f"unknown marketplace id {marketplace_id!r}")
+
+
+def load_credentials(app: Flask) -> dict | None:
+    if app.config.get("AMAZON_MODE") == "sandbox":
+        return dict(SANDBOX_CREDENTIALS)
+    path = app.config.get("AMAZON_CREDENTIALS_FILE")
+    if path:
+        return json.loads(Path(path).read_text())
+    return None  # python-amazon-sp-api reads its environment variables
+
+
+class _HostHeader:
+    """python-amazon-sp-api sends ``host: endpoint[8:]``, which assumes https and no path; a
+    local sandbox on http with a path prefix needs the real host."""
+
+    def __init__(self, inner, host: str):
+        self.inner, self.host = inner, host
+
+    def request(self, method, url, **kwargs):
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), "host": self.host}
+        return self.inner.request(method, url, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+class Connector:
+    """One seller account. Every call takes a token from our bucket first; Amazon's 429 and
+    our empty bucket both raise Throttled; an expired access token is refreshed once."""
+
+    def __init__(self, *, seller_id: str, endpoint: str | None, lwa_url: str | None,
+                 credentials: dict | None, buckets: Buckets, timeout: float = TIMEOUT):
+        self.seller_id, self.endpoint, self.buckets = seller_id, endpoint, buckets
+        self.credentials, self.timeout = credentials, timeout
+        self.token_client = AccessTokenClient
+        if lwa_url:
+            parts = urlsplit(lwa_url)
+            self.token_client = type("LocalTokenClient", (AccessTokenClient,), {
+                "scheme": parts.scheme + "://", "host": parts.netloc + parts.path.rstrip("/")})
+        self.on_event: Callable[[str, str], None] = lambda operation, outcome: None
+
+    @classmethod
+    def from_app(cls, app: Flask, seller_id: str) -> Connector:
+        from hub.jobs.queue import redis_connection
+
+        endpoint = app.config.get("AMAZON_ENDPOINT")
+        if app.config.get("AMAZON_MODE") == "sandbox" and not endpoint:
+            raise RuntimeError("AMAZON_ENDPOINT must point at the sandbox (the demo sets it)")
+        buckets = app.extensions.get("homing_spapi_buckets")
+        if buckets is None:
+            buckets = Buckets(redis_connection(app),
+                              float(app.config.get("AMAZON_RATE_MULTIPLIER", 1.0)))
+            app.extensions["homing_spapi_buckets"] = buckets
+        return cls(seller_id=seller_id, endpoint=endpoint,
+                   lwa_url=app.config.get("AMAZON_LWA_URL") or endpoint,
+                   credentials=load_credentials(app), buckets=buckets)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _client(self, api, marketplace_id: str):
+        client = api(marketplace(marketplace_id), credentials=self.credentials,
+                     auth_token_client_class=self.token_client, timeout=self.timeout)
+        if self.endpoint:
+            client.endpoint = self.endpoint.rstrip("/")
+            client._transport = _HostHeader(client._transport, urlsplit(self.endpoint).netloc)
+        return client
+
+    def call(self, operation: str, func: Callable):
+        wait = self.buckets.take(self.seller_id, operation)
+        if wait > 0:
+            self.on_event(operation, "throttled")
+            raise Throttled(operation, wait)
+        for attempt in (1, 2):
+            try:
+                result = func()
+            except SellingApiRequestThrottledException as exc:
+                self.on_event(operation, "throttled")
+                raise Throttled(operation, 2.0) from exc
+            except SellingApiForbiddenException as exc:
+                if attempt == 1 and getattr(exc, "amzn_code", "") == "Unauthorized":
+                    access_token_client.cache.clear()  # the access token expired: refresh it
+                    continue
+                raise _error(operation, exc) from exc
+            except SellingApiException as exc:
+                raise _error(operation, exc) from exc
+            self.on_event(operation, "ok")
+            return result
+        raise AssertionError("unreachable")
+
+    def _download(self, url: str, compression: str | None) -> bytes:
+        response = httpx.get(url, timeout=self.timeout)
+        if response.status_code != 200:
+            raise AmazonError("download", "DocumentUnavailable",
+                              f"HTTP {response.status_code}: {response.text[:200]}",
+                              response.status_code)
+        data = response.content
+        if compression == "GZIP":
+            data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else \
+                zlib.decompress(data, 15 + 32)
+        return data
+
+    # --- feeds ------------------------------------------------------------------------------
+
+    def upload_feed(self, marketplace_id: str, document: bytes) -> str:
+        import io
+
+        client = self._client(Feeds, marketplace_id)
+        response = self.call("createFeedDocument", lambda: client.create_feed_document(
+            io.BytesIO(document), feed_xml.CONTENT_TYPE))
+        return response.payload["feedDocumentId"]
+
+    def create_feed(self, marketplace_id: str, document_id: str) -> str:
+        client = self._client(Feeds, marketplace_id)
+        response = self.call("createFeed", lambda: client.create_feed(
+            feed_xml.FEED_TYPE, document_id, marketplaceIds=[marketplace_id]))
+        return str(response.payload["feedId"])
+
+    def get_feed(self, marketplace_id: str, feed_id: str) -> dict:
+        client = self._client(Feeds, marketplace_id)
+        return self.call("getFeed", lambda: client.get_feed(feed_id)).payload
+
+    def recent_feeds(self, marketplace_id: str, since: datetime) -> list[dict]:
+        client = self._client(Feeds, marketplace_id)
+        response = self.call("getFeeds", lambda: client.get_feeds(
+            feedTypes=[feed_xml.FEED_TYPE], createdSince=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            pageSize=100))
+        return response.payload.get("feeds", [])
+
+    def feed_result(self, marketplace_id: str, document_id: str) -> bytes:
+        client = self._client(Feeds, marketplace_id)
+        path = f"/feeds/2021-06-30/documents/{document_id}"
+        meta = self.call("getFeedDocument", lambda: client._request(
+            path, params={}, add_marketplace=False)).payload
+        return self._download(meta["url"], meta.get("compressionAlgorithm"))
+
+    # --- finances, reports, orders ----------------------------------------------------------
+
+    def order_financial_events(self, marketplace_id: str, order_id: str) -> dict:
+        client = self._client(Finances, marketplace_id)
+        return self.call("listFinancialEventsByOrderId",
+                         lambda: client.get_financial_events_for_order(order_id)).payload
+
+    def financial_events(self, marketplace_id: str, after: datetime, before: datetime,
+                         next_token: str | None = None) -> dict:
+        client = self._client(Finances, marketplace_id)
+        params = {"NextToken": next_token} if next_token else {
+            "PostedAfter": after.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "PostedBefore": before.strftime("%Y-%m-%dT%H:%M:%SZ"), "MaxResultsPerPage": 100}
+        return self.call("listFinancialEvents",
+                         lambda: client.list_financial_events(**params)).payload
+
+    def create_report(self, marketplace_id: str, report_type: str, start: datetime,
+                      end: datetime) -> str:
+        client = self._client(Reports, marketplace_id)
+        response = self.call("createReport", lambda: client.create_report(
+            reportType=report_type, marketplaceIds=[marketplace_id],
+            dataStartTime=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            dataEndTime=end.strftime("%Y-%m-%dT%H:%M:%SZ")))
+        return str(response.payload["reportId"])
+
+    def get_report(self, marketplace_id: str, report_id: str) -> dict:
+        client = self._client(Reports, marketplace_id)
+        return self.call("getReport", lambda: client.get_report(report_id)).payload
+
+    def list_reports(self, marketplace_id: str, report_type: str, since: datetime) -> list[dict]:
+        client = self._client(Reports, marketplace_id)
+        response = self.call("getReports", lambda: client.get_reports(
+            reportTypes=[report_type], createdSince=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            pageSize=100))
+        return response.payload.get("reports", [])
+
+    def report_document(self, marketplace_id: str, document_id: str) -> bytes:
+        client = self._client(Reports, marketplace_id)
+        meta = self.call("getReportDocument",
+                         lambda: client.get_report_document(document_id)).payload
+        return self._download(meta["url"], meta.get("compressionAlgorithm"))
+
+    def order_items(self, marketplace_id: str, order_id: str) -> list[dict]:
+        client = self._client(Orders, marketplace_id)
+        return self.call("getOrderItems",
+                         lambda: client.get_order_items(order_id)).payload.get("OrderItems", [])
+
+
+def _error(operation: str, exc: SellingApiException) -> AmazonError:
+    return AmazonError(operation, getattr(exc, "amzn_code", "") or type(exc).__name__,
+                       getattr(exc, "message", "") or str(exc), getattr(exc, "code", None))
+
+
+def decode_text(data: bytes) -> str:
+    """Amazon's documents declare no encoding; UTF-8 first, then the Windows code page most
+    marketplaces' files use (the fall-back never fails, so nothing is lost)."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")

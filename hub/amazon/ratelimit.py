@@ -1,0 +1,50 @@
+"""Token buckets mirroring Amazon's usage plans, so Homing waits before Amazon says 429.
+
+In Redis (shared by every worker) when one is configured, in memory for the in-process demo.
+A bucket is per (seller, operation), like Amazon's."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from hub.sandbox.emulator import RATES
+
+# Atomic take: refill by elapsed time, take one token if there is one, else report the wait.
+_TAKE = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(state[1]) or burst
+local updated = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - updated) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return tostring(wait)
+"""
+
+
+class Buckets:
+    def __init__(self, redis=None, multiplier: float = 1.0):
+        self.redis, self.multiplier = redis, multiplier
+        self._memory: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self._script = redis.register_script(_TAKE) if redis is not None else None
+
+    def take(self, seller: str, operation: str) -> float:
+        """Take a token; returns 0 when the call may go now, else the seconds to wait."""
+        rate, burst = RATES.get(operation, (1.0, 10))
+        rate *= self.multiplier
+        key = f"homing:spapi:{seller}:{operation}"
+        now = time.time()
+        if self._script is not None:
+            return float(self._script(keys=[key], args=[rate, burst, now]))
+        with self._lock:
+            tokens, updated = self._memory.get(key, (float(burst), now))
+            tokens = min(burst, tokens + max(0.0, now - updated) * rate)
+            if tokens >= 1:
+                self._memory[key] = (tokens - 1, now)
+                return 0.0
+            self._memory[key] = (tokens, now)
+            return (1 - tokens) / rate
