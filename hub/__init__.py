@@ -40,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from hub.jobs.runner import load_periodic_jobs
+
+    load_periodic_jobs()  # imports only: every outbox handler and periodic job is known
     from hub.web.errors import register_error_handlers
 
     register_error_handlers(app)

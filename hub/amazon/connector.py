@@ -100,6 +100,9 @@ class Connector:
                 "scheme": parts.scheme + "://", "host": parts.netloc + parts.path.rstrip("/")})
         self.on_event: Callable[[str, str], None] = lambda operation, outcome: None
 
+    def after_create_feed(self, feed_id: str) -> None:
+        """Called between Amazon's answer to createFeed and our commit (tests crash here)."""
+
     @classmethod
     def from_app(cls, app: Flask, seller_id: str) -> Connector:
         from hub.jobs.queue import redis_connection

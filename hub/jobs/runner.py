@@ -67,5 +67,8 @@ class InProcessRunner:
 
 
 def load_periodic_jobs() -> None:
-    """Import the features' job modules so their @periodic jobs register."""
+    """Import the features' job modules so their @periodic jobs and outbox handlers
+    register."""
+    import hub.amazon.jobs  # noqa: F401
+    import hub.ledger.service  # noqa: F401
     import hub.returns.jobs  # noqa: F401

@@ -1,0 +1,78 @@
+"""Periodic Amazon jobs: push refunds in batched feeds, pull financial events, pull and
+reconcile settlements. They run in RQ (``homing worker``) or in the demo's in-process runner."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask
+
+from hub.amazon import service, sync
+from hub.amazon.connector import Connector
+from hub.extensions import db
+from hub.jobs.runner import periodic
+from hub.models import utcnow
+from hub.orders.models import Order
+
+log = logging.getLogger(__name__)
+
+
+def configured(app: Flask) -> bool:
+    if app.config.get("AMAZON_MODE") == "sandbox":
+        return bool(app.config.get("AMAZON_ENDPOINT"))
+    return app.config.get("AMAZON_MODE") == "live"
+
+
+def connector_for(app: Flask):
+    cache: dict[str, Connector] = {}
+
+    def make(seller_id: str) -> Connector:
+        if seller_id not in cache:
+            connector = Connector.from_app(app, seller_id)
+            connector.on_event = lambda op, outcome: outcome == "throttled" and \
+                service.note_throttled(db.session, f"amazon-push:{seller_id}")
+            cache[seller_id] = connector
+        return cache[seller_id]
+
+    return make
+
+
+def accounts() -> list[tuple[str, str]]:
+    """(seller, marketplace) pairs Homing has Amazon orders for."""
+    rows = db.session.execute(sa.select(Order.seller_id, Order.marketplace_id).distinct().where(
+        Order.channel.in_(service.AMAZON_CHANNELS), Order.seller_id != ""))
+    return sorted(tuple(r) for r in rows)
+
+
+@periodic("amazon-push-refunds", every_seconds=20)
+def push_refunds(app: Flask) -> None:
+    if not configured(app):
+        return
+    with app.app_context():
+        results = service.push(db.session, connector_for(app))
+        db.session.commit()
+        for result in results:
+            log.info("refund feed %s: %s %s", result.submission_id, result.status, result.detail)
+
+
+@periodic("amazon-pull-finances", every_seconds=600)
+def pull_finances(app: Flask) -> None:
+    if not configured(app):
+        return
+    with app.app_context():
+        make = connector_for(app)
+        for seller_id, marketplace_id in accounts():
+            sync.pull_financial_events(db.session, make(seller_id), marketplace_id, utcnow())
+            db.session.commit()
+
+
+@periodic("amazon-pull-settlements", every_seconds=1800)
+def pull_settlements(app: Flask) -> None:
+    if not configured(app):
+        return
+    with app.app_context():
+        make = connector_for(app)
+        for seller_id, marketplace_id in accounts():
+            sync.pull_settlements(db.session, make(seller_id), marketplace_id, utcnow())
+            db.session.commit()

@@ -1,0 +1,78 @@
+"""Which accounts a refund and a disposition post to. Pure code: no Flask, no database.
+
+Every entry is built from one rule: each amount goes to the account of its role, positive on
+the debit side, negative on the credit side, and one balancing line closes it. So every entry
+balances by construction, per currency, to the cent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The default chart: role -> (code, name, kind). Overridable per role in LEDGER_ACCOUNTS.
+DEFAULT_CHART = {
+    "amazon_clearing": ("1210", "Amazon clearing", "asset"),
+    "inventory_returns": ("1310", "Returned inventory", "asset"),
+    "refunds_payable": ("2110", "Refunds payable (non-Amazon channels)", "liability"),
+    "sales_tax_payable": ("2210", "Sales tax payable", "liability"),
+    "sales_returns": ("4110", "Sales returns and allowances", "contra_revenue"),
+    "shipping_revenue": ("4210", "Shipping income", "revenue"),
+    "restocking_fee_income": ("4310", "Restocking fee income", "revenue"),
+    "cost_of_goods_sold": ("5010", "Cost of goods sold", "expense"),
+    "returns_write_off": ("5110", "Returns written off", "expense"),
+}
+# Refund component -> the role it posts to.
+COMPONENT_ROLES = {
+    "Principal": "sales_returns", "Promotion": "sales_returns",
+    "PromotionClawback": "sales_returns", "Tax": "sales_tax_payable",
+    "ShippingTax": "sales_tax_payable", "Shipping": "shipping_revenue",
+    "RestockingFee": "restocking_fee_income",
+}
+# Dispositions that put the unit back into stock; the others write it off.
+RESTOCKED = frozenset({"restock", "open_box", "transfer_dc", "return_to_vendor"})
+
+
+@dataclass(frozen=True)
+class Posting:
+    role: str
+    debit: int
+    credit: int
+    memo: str
+
+
+def _side(role: str, amount: int, memo: str) -> Posting:
+    return Posting(role, amount, 0, memo) if amount >= 0 else Posting(role, 0, -amount, memo)
+
+
+def refund_postings(components: dict[str, int], clearing_role: str) -> list[Posting]:
+    """A refund owed to the shopper: the sales it reverses, the tax given back, the shipping
+    refunded and the fees kept, against the account the money leaves from."""
+    by_role: dict[str, int] = {}
+    for name, amount in components.items():
+        if name not in COMPONENT_ROLES:
+            raise ValueError(f"component {name!r} has no account role")
+        role = COMPONENT_ROLES[name]
+        by_role[role] = by_role.get(role, 0) + amount
+    postings = [_side(role, amount, role.replace("_", " ")) for role, amount in by_role.items()
+                if amount]
+    total = sum(components.values())
+    if total:
+        postings.append(_side(clearing_role, -total, "refund to the shopper"))
+    return postings
+
+
+def reversal(postings: list[Posting]) -> list[Posting]:
+    """The entry that undoes another (a refund Amazon finally refused)."""
+    return [Posting(p.role, p.credit, p.debit, "reversal: " + p.memo) for p in postings]
+
+
+def disposition_postings(disposition: str, cost: int) -> list[Posting]:
+    """A returned unit at its cost: back into inventory, or written off."""
+    if cost <= 0:
+        return []
+    role = "inventory_returns" if disposition in RESTOCKED else "returns_write_off"
+    memo = "returned to stock" if disposition in RESTOCKED else f"written off ({disposition})"
+    return [Posting(role, cost, 0, memo), Posting("cost_of_goods_sold", 0, cost, memo)]
+
+
+def balanced(postings: list[Posting]) -> bool:
+    return sum(p.debit for p in postings) == sum(p.credit for p in postings)

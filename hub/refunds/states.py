@@ -1,0 +1,29 @@
+"""The refund's state machine, from the intent written at the counter to the settlement line
+that proves Amazon paid it out. A refund is sent to Amazon at most once per feed; a feed Amazon
+never processed (FATAL, CANCELLED) puts its refunds back in the queue."""
+
+from __future__ import annotations
+
+from hub.returns.states import TransitionError, check
+
+REFUND_TRANSITIONS = {
+    # Written with the intake; the outbox hands it to the channel after commit.
+    "pending": {"queued", "manual"},
+    # Waiting for the next batched feed of its seller and marketplace.
+    "queued": {"submitting", "amazon_refunded"},
+    # Claimed into a feed that is being uploaded and created.
+    "submitting": {"submitted", "queued"},
+    # Amazon has the feed; its processing report decides.
+    "submitted": {"succeeded", "failed", "amazon_refunded", "queued"},
+    "succeeded": {"settled"},
+    # Amazon refused it (reason kept); HQ may correct and replay it.
+    "failed": {"queued"},
+    # Amazon refunded the shopper itself first (A-to-z, auto-refund): nothing to send.
+    "amazon_refunded": set(),
+    # Channels without an API (vendor, web): finance pays it out by hand.
+    "manual": set(),
+    "settled": set(),
+}
+OPEN = ("pending", "queued", "submitting", "submitted")
+
+__all__ = ["OPEN", "REFUND_TRANSITIONS", "TransitionError", "check"]

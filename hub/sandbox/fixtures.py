@@ -1,0 +1,21 @@
+"""Homing's orders as sandbox fixtures, so the demo's (and tests') Amazon knows the orders
+Homing refunds against."""
+
+from __future__ import annotations
+
+from hub.orders.models import Order
+
+
+def order_fixture(order: Order) -> dict:
+    return {
+        "AmazonOrderId": order.external_id, "seller_id": order.seller_id,
+        "MarketplaceId": order.marketplace_id, "currency": order.currency,
+        "OrderStatus": "Shipped",
+        "PurchaseDate": order.purchased_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if order.purchased_at else None,
+        "IsBusinessOrder": order.is_business,
+        "items": [{"OrderItemId": line.external_item_id, "SellerSKU": line.sku,
+                   "ASIN": line.asin, "Title": line.title, "QuantityOrdered": line.quantity,
+                   "QuantityShipped": line.quantity, "ItemPrice": line.item_price,
+                   "ItemTax": line.item_tax, "ShippingPrice": line.shipping_price,
+                   "ShippingTax": line.shipping_tax} for line in order.lines]}

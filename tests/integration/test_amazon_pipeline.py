@@ -1,0 +1,232 @@
+"""Refunds to Amazon through the built-in SP-API sandbox over real HTTP, with
+python-amazon-sp-api: the scenarios of amazon-spapi.md §8.8."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from hub.amazon import service, sync
+from hub.amazon.models import FeedSubmission, ReconciliationItem
+from hub.ledger.models import JournalEntry
+from hub.outbox import service as outbox
+from hub.refunds.models import Refund, RefundAttempt
+from hub.sandbox import SandboxServer
+from tests.integration.amazon_helpers import SELLER, completed_refund, connector
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    server = SandboxServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def emu(sandbox):
+    sandbox.emulator.reset()
+    sandbox.emulator.delays.update(queue=0, processing=0)
+    return sandbox.emulator
+
+
+def _push(session, sandbox, conn=None):
+    conn = conn or connector(sandbox)
+    return service.push(session, lambda seller: conn)
+
+
+def _feeds(emu) -> list[dict]:
+    return emu.state()["feeds"]
+
+
+def test_happy_path_one_batched_feed_through_settlement(client, api_key, session, sandbox, emu):
+    first = completed_refund(client, api_key, session, sandbox)
+    second = completed_refund(client, api_key, session, sandbox, order_id="114-7654321-7654321",
+                              seed=False)
+    assert first.status == second.status == "queued"
+
+    results = _push(session, sandbox)
+    assert [r.status for r in results] == ["done"]  # created, polled and applied in one run
+    assert len(_feeds(emu)) == 1  # both refunds in one feed, one message each
+    session.expire_all()
+    assert {r.status for r in session.scalars(sa.select(Refund))} == {"succeeded"}
+    applied = emu.state()["applied"]
+    ours = {ln.adjustment_item_id for r in (first, second) for ln in r.lines}
+    assert {a["merchant_adjustment_item_id"] for a in applied} == ours
+    assert sum(a["charges"]["Principal"] for a in applied) == sum(
+        c["amount_minor"] for r in (first, second) for ln in r.lines for c in ln.components
+        if c["type"] == "Principal")
+
+    # Ledger: the refund and the dispositions were journalled, every entry balanced.
+    outbox.drain(session)
+    session.commit()
+    entries = session.scalars(sa.select(JournalEntry)).all()
+    assert {e.source_type for e in entries} == {"refund", "disposition"}
+    for entry in entries:
+        assert sum(ln.debit for ln in entry.lines) == sum(ln.credit for ln in entry.lines)
+
+    # Amazon's money side: financial events, then the settlement cut, reconciled.
+    emu.advance(600)
+    assert sync.pull_financial_events(session, connector(sandbox), "ATVPDKIKX0DER",
+                                      emu.now()) > 0
+    emu.close_settlement()
+    settled = sync.pull_settlements(session, connector(sandbox), "ATVPDKIKX0DER", emu.now())
+    session.commit()
+    assert len(settled) == 1
+    outcomes = session.scalars(sa.select(ReconciliationItem.outcome)).all()
+    assert outcomes and set(outcomes) == {"matched"}
+    session.expire_all()
+    assert {r.status for r in session.scalars(sa.select(Refund))} == {"settled"}
+    # A second pull finds nothing new and changes nothing.
+    assert sync.pull_settlements(session, connector(sandbox), "ATVPDKIKX0DER", emu.now()) == []
+
+
+def test_throttled_create_and_poll_resume_without_a_second_feed(client, api_key, session,
+                                                                sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    emu.inject("createFeed", 429, times=2)
+    [result] = _push(session, sandbox)
+    assert result.status == "uploaded" and "throttled" in result.detail
+    [result] = _push(session, sandbox)
+    assert result.status == "uploaded"
+    assert _feeds(emu) == []
+
+    emu.inject("getFeed", 429, times=1)
+    [result] = _push(session, sandbox)
+    assert result.status == "submitted" and "throttled" in result.detail
+    [result] = _push(session, sandbox)
+    assert result.status == "done"
+    assert len(_feeds(emu)) == 1 and emu.throttled == {"createFeed": 2, "getFeed": 1}
+    session.refresh(refund)
+    assert refund.status == "succeeded"
+
+
+def test_worker_killed_after_create_feed_submits_once(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    crashing = connector(sandbox)
+
+    def crash(feed_id):
+        raise SystemExit("worker killed after createFeed")
+
+    crashing.after_create_feed = crash
+    with pytest.raises(SystemExit):
+        _push(session, sandbox, crashing)
+    session.rollback()  # what the dead worker's transaction amounts to
+    assert len(_feeds(emu)) == 1
+    assert session.scalar(sa.select(FeedSubmission.status)) == "creating"
+
+    [result] = _push(session, sandbox)  # a new worker: adopts the feed instead of re-creating
+    assert result.status == "done"
+    assert len(_feeds(emu)) == 1 and len(emu.state()["applied"]) == len(refund.lines)
+    session.refresh(refund)
+    assert refund.status == "succeeded"
+    assert session.scalar(sa.select(FeedSubmission.feed_id)) == _feeds(emu)[0]["feedId"]
+
+
+def test_processing_report_error_fails_the_refund_and_reverses_its_journal(
+        client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    # Amazon charged less tax than Homing believes: the tax refund is an over-refund.
+    order = emu.orders["114-1234567-1234567"]
+    for item in order["items"].values():
+        item["ItemTax"] = 1
+    [result] = _push(session, sandbox)
+    assert result.status == "done"
+    session.refresh(refund)
+    assert refund.status == "failed" and refund.failure_code == "amazon_18004"
+    assert "Tax" in refund.failure_message and "not eligible" in refund.failure_message
+    attempts = session.scalars(sa.select(RefundAttempt.outcome)
+                               .where(RefundAttempt.refund_id == refund.id)).all()
+    assert attempts == ["submitted", "failed"]
+    outbox.drain(session)
+    session.commit()
+    refund_entries = session.scalars(sa.select(JournalEntry)
+                                     .where(JournalEntry.source_type == "refund")).all()
+    assert len(refund_entries) == 2  # the refund and its reversal
+    by_account: dict[str, int] = {}
+    for entry in refund_entries:
+        for ln in entry.lines:
+            by_account[ln.account_code] = by_account.get(ln.account_code, 0) + ln.debit - \
+                ln.credit
+    assert set(by_account.values()) == {0}
+
+
+def test_amazon_refunded_first_is_never_refunded_again(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    [line] = refund.lines
+    code = "11111111111111"
+    charges = {c["type"]: c["amount_minor"] for c in line.components if c["amount_minor"] > 0}
+    emu.amazon_refund("114-1234567-1234567", code, charges, kind="a-to-z")
+    emu.advance(600)
+    # The financial events pulled before the push show the A-to-z claim: nothing is sent.
+    sync.pull_financial_events(session, connector(sandbox), "ATVPDKIKX0DER", emu.now())
+    session.commit()
+    assert _push(session, sandbox) == []
+    session.refresh(refund)
+    assert refund.status == "amazon_refunded" and "A-to-z" in refund.failure_message
+    assert _feeds(emu) == []
+
+
+def test_amazon_refund_found_after_a_rejected_feed(client, api_key, session, sandbox, emu):
+    both = [{"item_id": "11111111111111", "quantity": 2, "reason": "fit.too_small"}]
+    refund = completed_refund(client, api_key, session, sandbox, lines=both)
+    [line] = refund.lines  # both units: Amazon's auto-refund of the line leaves nothing
+    charges = {c["type"]: c["amount_minor"] for c in line.components if c["amount_minor"] > 0}
+    emu.amazon_refund("114-1234567-1234567", "11111111111111", charges, kind="auto")
+    emu.advance(600)  # Amazon refunded a while ago; Homing has not pulled its finances since
+    [result] = _push(session, sandbox)  # not pulled yet: sent, refused as an over-refund
+    assert result.status == "done"
+    session.refresh(refund)
+    assert refund.status == "amazon_refunded" and "not eligible" in refund.failure_message
+    assert len(emu.state()["applied"]) == 0
+
+
+def test_fatal_feed_requeues_then_fails_after_the_limit(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    emu.flags["fatal_feeds"] = 5
+    statuses = []
+    for _ in range(service.RESUBMIT_LIMIT):
+        [result] = _push(session, sandbox)
+        statuses.append(result.status)
+        session.refresh(refund)
+    assert statuses == ["fatal"] * service.RESUBMIT_LIMIT
+    assert refund.status == "failed" and refund.failure_code == "feed_fatal"
+    assert len(_feeds(emu)) == service.RESUBMIT_LIMIT and emu.state()["applied"] == []
+
+
+def test_token_expiry_mid_job_is_refreshed(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    emu.delays.update(processing=3600)  # the feed stays in progress
+    [result] = _push(session, sandbox)
+    assert result.status == "submitted"
+    emu.expire_tokens()
+    emu.advance(3601)
+    [result] = _push(session, sandbox)
+    assert result.status == "done"
+    session.refresh(refund)
+    assert refund.status == "succeeded"
+
+
+def test_settlement_in_windows_1252_with_slash_dates(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    _push(session, sandbox)
+    emu.advance(600)
+    for line in emu.open_lines:
+        line["sku"] = "CAFÉ-Ü"
+    emu.close_settlement(date_format="slash", encoding="cp1252")
+    sync.pull_settlements(session, connector(sandbox), "ATVPDKIKX0DER", emu.now())
+    session.commit()
+    from hub.amazon.models import SettlementLine
+
+    lines = session.scalars(sa.select(SettlementLine).where(
+        SettlementLine.source == "settlement")).all()
+    assert lines and all(ln.posted_at is not None for ln in lines)
+    session.refresh(refund)
+    assert refund.status == "settled"
+
+
+def test_seller_is_the_feed_merchant(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    assert refund.seller_id == SELLER
+    _push(session, sandbox)
+    [feed] = _feeds(emu)
+    assert feed["feedType"] == "POST_PAYMENT_ADJUSTMENT_DATA"
