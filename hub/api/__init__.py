@@ -22,6 +22,7 @@ from hub.api import (  # noqa: E402,F401  (routes register on bp)
     openapi,
     orders,
     policy,
+    refunds,
     returns,
     routing,
     stores,

@@ -255,6 +255,38 @@ SCHEMAS = {
 }
 
 
+_FINANCE = "Roles admin, hq_ops, finance."
+PATHS.update({
+    "/api/v1/refunds": {"get": {
+        "summary": "Refunds, newest first. " + _FINANCE,
+        "parameters": [
+            _param("status", {"type": "string", "enum": [
+                "pending", "queued", "submitting", "submitted", "succeeded", "failed",
+                "amazon_refunded", "manual", "settled"]}, "Only refunds in this state"),
+            _param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "Page size"),
+            _param("before", {"type": "integer"}, "Next page: refunds with a smaller id")],
+        "responses": {"200": _JSON, "400": _PROBLEM, "401": _PROBLEM, "403": _PROBLEM}}},
+    "/api/v1/refunds/{refund_id}": {"get": {
+        "summary": "One refund: amount, breakdown, lines with Amazon components, status, "
+                   "attempts, feed id and Amazon's result",
+        "parameters": [_id("refund_id")],
+        "responses": {"200": _JSON, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM}}},
+    "/api/v1/journal": {"get": {
+        "summary": "Finance journal entries with their lines (JSON, or CSV with format=csv)",
+        "parameters": [
+            _param("from", {"type": "string", "format": "date-time"}, "Created at or after"),
+            _param("to", {"type": "string", "format": "date-time"}, "Created before"),
+            _param("source", {"type": "string", "enum": ["refund", "disposition"]},
+                   "Only entries of this source"),
+            _param("format", {"type": "string", "enum": ["json", "csv"]}, "Answer format")],
+        "responses": {"200": _JSON, "400": _PROBLEM, "401": _PROBLEM, "403": _PROBLEM}}},
+    "/api/v1/reconciliation/mismatches": {"get": {
+        "summary": "Unresolved settlement mismatches: missing at Amazon, missing in Homing, "
+                   "amounts that differ",
+        "responses": {"200": _JSON, "401": _PROBLEM, "403": _PROBLEM}}},
+})
+
+
 def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",

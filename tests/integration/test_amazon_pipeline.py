@@ -230,3 +230,32 @@ def test_seller_is_the_feed_merchant(client, api_key, session, sandbox, emu):
     _push(session, sandbox)
     [feed] = _feeds(emu)
     assert feed["feedType"] == "POST_PAYMENT_ADJUSTMENT_DATA"
+
+
+def test_refunds_and_journal_over_the_api(client, api_key, session, sandbox, emu):
+    refund = completed_refund(client, api_key, session, sandbox)
+    _push(session, sandbox)
+    outbox.drain(session)
+    session.commit()
+    finance = api_key("finance")
+
+    listed = client.get("/api/v1/refunds?status=succeeded", headers=finance).get_json()
+    assert [r["id"] for r in listed["items"]] == [refund.id]
+    assert listed["items"][0]["feed_id"] == _feeds(emu)[0]["feedId"]
+    one = client.get(f"/api/v1/refunds/{refund.id}", headers=finance).get_json()
+    assert one["amount"] == "108.86" and one["status"] == "succeeded"
+    assert [a["outcome"] for a in one["attempts"]] == ["submitted", "succeeded"]
+    assert one["lines"][0]["components"]["Principal"] == "99.99"
+    assert client.get("/api/v1/refunds?status=bogus", headers=finance).status_code == 400
+    assert client.get("/api/v1/refunds", headers=api_key("clerk", "NYC-1")).status_code == 403
+
+    journal = client.get("/api/v1/journal?source=refund", headers=finance).get_json()
+    [entry] = journal["items"]
+    debits = sum(float(ln["debit"]) for ln in entry["lines"])
+    assert round(debits, 2) == round(sum(float(ln["credit"]) for ln in entry["lines"]), 2)
+    assert round(debits, 2) == 108.86
+    csv_text = client.get("/api/v1/journal?format=csv", headers=finance).get_data(as_text=True)
+    assert csv_text.splitlines()[0].startswith("entry_id,created_at,source_type")
+    assert "1210" in csv_text  # Amazon clearing is credited
+    bad = client.get("/api/v1/journal?from=yesterday", headers=finance)
+    assert bad.status_code == 400 and bad.get_json()["parameter"] == "from"
