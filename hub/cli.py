@@ -241,10 +241,14 @@ def demo(host: str, port: int, no_serve: bool):
     _upgrade_database()
     credentials = seed_demo(app)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if app.config.get("MOUNT_SANDBOX") and not app.config.get("AMAZON_ENDPOINT"):
+        # Refunds go to the built-in SP-API sandbox this very server mounts.
+        app.config["AMAZON_ENDPOINT"] = f"{base}/sandbox/spapi"
     click.echo(f"\nHoming demo — database {app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo(f"  open            {base}/")
     click.echo(f"  API health      {base}/api/v1/health")
     click.echo(f"  API document    {base}/api/openapi.json")
+    click.echo(f"  Amazon sandbox  {base}/sandbox/spapi/_emu/state")
     for label, value in credentials.items():
         click.echo(f"  {label:<15} {base + value if value.startswith('/') else value}")
     if no_serve:

@@ -45,11 +45,27 @@ def accounts() -> list[tuple[str, str]]:
     return sorted(tuple(r) for r in rows)
 
 
+def _teach_sandbox(app: Flask) -> None:
+    """The built-in sandbox mounted in this process learns the orders Homing refunds against,
+    as Amazon knows its own orders."""
+    from hub.refunds.models import Refund
+    from hub.sandbox.fixtures import order_fixture
+
+    emulator = app.extensions.get("homing_sandbox")
+    if emulator is None:
+        return
+    orders = db.session.scalars(sa.select(Order).where(Order.id.in_(
+        sa.select(Refund.order_id).where(Refund.status == "queued"))))
+    emulator.add_orders([order_fixture(o) for o in orders
+                         if o.external_id not in emulator.orders])
+
+
 @periodic("amazon-push-refunds", every_seconds=20)
 def push_refunds(app: Flask) -> None:
     if not configured(app):
         return
     with app.app_context():
+        _teach_sandbox(app)
         results = service.push(db.session, connector_for(app))
         db.session.commit()
         for result in results:
@@ -65,6 +81,14 @@ def pull_finances(app: Flask) -> None:
         for seller_id, marketplace_id in accounts():
             sync.pull_financial_events(db.session, make(seller_id), marketplace_id, utcnow())
             db.session.commit()
+
+
+@periodic("sandbox-close-settlement", every_seconds=900)
+def close_sandbox_settlement(app: Flask) -> None:
+    """In the demo, Amazon cuts a settlement every 15 minutes (really every two weeks)."""
+    emulator = app.extensions.get("homing_sandbox")
+    if emulator is not None and configured(app) and emulator.open_lines:
+        emulator.close_settlement()
 
 
 @periodic("amazon-pull-settlements", every_seconds=1800)

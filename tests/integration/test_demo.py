@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -58,9 +59,49 @@ def test_demo_sets_up_seeds_once_and_serves(tmp_path):
         assert b'"status":"ok"' in health.replace(b" ", b"")
         page = urllib.request.urlopen(f"{base}/", timeout=5).read().decode()
         assert "Homing" in page
+        _refund_reaches_the_sandbox(base)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+DEMO_KEY = "hom_demo0000_demo-admin-key-for-local-use-only"
+
+
+def _api(method: str, url: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(url, method=method, headers={
+        "Authorization": f"Bearer {DEMO_KEY}", "Content-Type": "application/json"},
+        data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _refund_reaches_the_sandbox(base: str) -> None:
+    """The demo's whole loop: a return accepted at a store is refunded by the in-process jobs
+    through the mounted SP-API sandbox, with python-amazon-sp-api over HTTP."""
+    rma = _api("POST", f"{base}/api/v1/returns", {
+        "channel": "amazon-mfn", "order_id": "114-3941689-8772232",
+        "lines": [{"item_id": "40000000000002", "quantity": 1, "reason": "fit.too_small"}],
+        "latitude": 40.7580, "longitude": -73.9855, "locale": "en"})
+    intake = _api("POST", f"{base}/api/v1/intakes", {"voucher": rma["voucher"]["token"],
+                                                     "store": rma["store"]["code"]})
+    for unit in intake["units"]:
+        _api("POST", f"{base}/api/v1/intakes/{intake['id']}/units/{unit['unit_id']}",
+             {"reception": "received", "decision": "accept", "grade": "A",
+              "disposition": "restock"})
+    done = _api("POST", f"{base}/api/v1/intakes/{intake['id']}/complete", {})
+    refund_id = done["refund"]["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        refund = _api("GET", f"{base}/api/v1/refunds/{refund_id}")
+        if refund["status"] == "succeeded":
+            break
+        time.sleep(2)
+    assert refund["status"] == "succeeded", refund
+    assert refund["feed_id"]
+    state = json.loads(urllib.request.urlopen(f"{base}/sandbox/spapi/_emu/state",
+                                              timeout=5).read())
+    assert [f["feedId"] for f in state["feeds"]] == [refund["feed_id"]]
 
 
 def _wait_for(url: str, timeout: float = 60) -> bytes:
