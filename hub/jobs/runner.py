@@ -71,4 +71,5 @@ def load_periodic_jobs() -> None:
     register."""
     import hub.amazon.jobs  # noqa: F401
     import hub.ledger.service  # noqa: F401
+    import hub.notify.service  # noqa: F401
     import hub.returns.jobs  # noqa: F401

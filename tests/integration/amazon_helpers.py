@@ -23,7 +23,7 @@ def connector(sandbox) -> Connector:
 
 
 def completed_refund(client, api_key, session, sandbox, *, order_id="114-1234567-1234567",
-                     lines=None, seed=True) -> Refund:
+                     lines=None, seed=True, drain=True) -> Refund:
     """An order known to Homing and to the sandbox, returned and accepted at a store; the
     outbox delivered, so the refund is queued for Amazon."""
     if seed:
@@ -44,6 +44,7 @@ def completed_refund(client, api_key, session, sandbox, *, order_id="114-1234567
     assert done.status_code == 200, done.get_json()
     order = session.scalar(sa.select(Order).where(Order.external_id == order_id))
     sandbox.emulator.add_orders([order_fixture(order)])
-    outbox.drain(session)
-    session.commit()
+    if drain:
+        outbox.drain(session)
+        session.commit()
     return session.scalar(sa.select(Refund).where(Refund.order_id == order.id))

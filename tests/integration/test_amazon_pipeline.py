@@ -259,3 +259,95 @@ def test_refunds_and_journal_over_the_api(client, api_key, session, sandbox, emu
     assert "1210" in csv_text  # Amazon clearing is credited
     bad = client.get("/api/v1/journal?from=yesterday", headers=finance)
     assert bad.status_code == 400 and bad.get_json()["parameter"] == "from"
+
+
+@pytest.fixture
+def rq_amazon(app, session, redis_conn, redis_url, sandbox, monkeypatch):
+    """The production shape: Redis, RQ workers, the connector configured from the app."""
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.setitem(app.config, "AMAZON_ENDPOINT", sandbox.url)
+    monkeypatch.setitem(app.extensions, "homing_redis", redis_conn)
+    monkeypatch.delitem(app.extensions, "homing_spapi_buckets", raising=False)
+    yield app
+    app.extensions.pop("homing_spapi_buckets", None)
+
+
+def _work(redis_conn) -> None:
+    from rq import Queue, SimpleWorker
+
+    from hub.jobs.queue import QUEUES
+
+    SimpleWorker([Queue(n, connection=redis_conn) for n in QUEUES],
+                 connection=redis_conn).work(burst=True)
+
+
+def test_refund_through_real_rq_workers(rq_amazon, client, api_key, session, sandbox, emu,
+                                        redis_conn):
+    from hub.jobs import tasks
+    from hub.jobs.queue import enqueue
+
+    refund = completed_refund(client, api_key, session, sandbox, drain=False)
+    assert refund.status == "pending"
+    assert tasks.relay_outbox() >= 2  # refund.submit, finance.journal, stock.movement
+    _work(redis_conn)
+    session.expire_all()
+    assert session.get(Refund, refund.id).status == "queued"
+    assert session.scalar(sa.select(sa.func.count()).select_from(JournalEntry)) >= 1
+
+    enqueue(rq_amazon, tasks.run_periodic, "amazon-push-refunds", queue="low")
+    _work(redis_conn)
+    session.expire_all()
+    assert session.get(Refund, refund.id).status == "succeeded"
+    assert len(_feeds(emu)) == 1
+    # Our token bucket for createFeed lives in Redis, shared by every worker.
+    assert redis_conn.exists(f"homing:spapi:{SELLER}:createFeed")
+
+
+def test_redis_down_while_a_clerk_accepts_loses_nothing(app, client, api_key, session, sandbox,
+                                                        emu, redis_conn, redis_url,
+                                                        monkeypatch):
+    from redis import Redis
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from hub.jobs import tasks
+    from hub.outbox.models import OutboxMessage
+
+    monkeypatch.setitem(app.config, "AMAZON_ENDPOINT", sandbox.url)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.extensions, "homing_redis",
+                        Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5))
+    refund = completed_refund(client, api_key, session, sandbox, drain=False)  # accepted
+    with pytest.raises(RedisDown):
+        tasks.relay_outbox()
+    session.rollback()
+    pending = session.scalars(sa.select(OutboxMessage.status)).all()
+    assert pending and set(pending) == {"pending"}
+
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)  # Redis is back
+    monkeypatch.setitem(app.extensions, "homing_redis", redis_conn)
+    assert tasks.relay_outbox() == len(pending)
+    _work(redis_conn)
+    session.expire_all()
+    assert session.get(Refund, refund.id).status == "queued"
+
+
+def test_receipt_is_emailed_in_the_shoppers_language(app, client, api_key, session, sandbox,
+                                                     emu, tmp_path, monkeypatch):
+    import email
+    import email.policy
+
+    from hub.returns.models import ReturnAuthorization
+
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
+    refund = completed_refund(client, api_key, session, sandbox, drain=False)
+    rma = session.get(ReturnAuthorization, refund.rma_id)
+    rma.shopper_locale = "de"
+    session.commit()
+    outbox.drain(session)
+    session.commit()
+    [sent] = list(tmp_path.glob("RC-*.eml"))
+    message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "shopper@example.com"
+    body = message.get_content()
+    assert rma.number in message["Subject"] and sent.stem in body
+    assert "108.86" in body and "Rückgabe" in message["Subject"]
