@@ -83,6 +83,20 @@ def pull_finances(app: Flask) -> None:
             db.session.commit()
 
 
+@periodic("amazon-pull-returns", every_seconds=3600)
+def pull_returns(app: Flask) -> None:
+    """Request the MFN returns report, collect it on the next run, link Amazon's RMAs."""
+    from hub.amazon import returns_report
+
+    if not configured(app):
+        return
+    with app.app_context():
+        make = connector_for(app)
+        for seller_id, marketplace_id in accounts():
+            returns_report.pull(db.session, make(seller_id), marketplace_id, utcnow())
+            db.session.commit()
+
+
 @periodic("sandbox-close-settlement", every_seconds=900)
 def close_sandbox_settlement(app: Flask) -> None:
     """In the demo, Amazon cuts a settlement every 15 minutes (really every two weeks)."""

@@ -351,3 +351,51 @@ def test_receipt_is_emailed_in_the_shoppers_language(app, client, api_key, sessi
     body = message.get_content()
     assert rma.number in message["Subject"] and sent.stem in body
     assert "108.86" in body and "Rückgabe" in message["Subject"]
+
+
+def _returns_row(emu, order_id: str, rma_id: str) -> dict:
+    return {"Order ID": order_id, "Amazon RMA ID": rma_id, "Return request status": "Approved",
+            "Return request date": emu.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Merchant SKU": "HEADPHONES-1", "Return quantity": "1",
+            "Return Reason": "CR-UNWANTED_ITEM", "Item Name": "Kopfhörer Ünïcode"}
+
+
+def test_returns_report_gzip_links_amazons_rma(client, api_key, session, sandbox, emu):
+    from hub.amazon import returns_report
+    from hub.returns.models import ReturnAuthorization
+
+    refund = completed_refund(client, api_key, session, sandbox)
+    emu.add_returns([_returns_row(emu, "114-1234567-1234567", "DkAmazonRMA1"),
+                     _returns_row(emu, "999-0000000-0000000", "DkUnknown")])
+    emu.flags.update(gzip=True, encoding="cp1252")
+    conn = connector(sandbox)
+    assert returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now()).status == "requested"
+    outcome = returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now())
+    assert (outcome.status, outcome.rows, outcome.linked, outcome.unknown_orders) == \
+        ("done", 2, 1, 1)
+    assert session.get(ReturnAuthorization, refund.rma_id).external_rma_id == "DkAmazonRMA1"
+
+
+def test_returns_report_cancelled_and_fatal(session, sandbox, emu):
+    from hub.amazon import returns_report
+    from hub.amazon.models import ConnectorStatus
+
+    conn = connector(sandbox)
+    returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now())
+    assert returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now()).status == "no_data"
+    emu.flags["fatal_reports"] = 1
+    returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now())
+    assert returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now()).status == "failed"
+    status = session.get(ConnectorStatus, f"amazon-returns:{SELLER}:ATVPDKIKX0DER")
+    assert "FATAL" in status.last_error
+
+
+def test_returns_report_header_variants():
+    from hub.amazon.returns_report import parse_rows
+
+    text = "order id\tSeller RMA ID\tAMAZON RMA ID\tA-to-z claim\n" \
+           "114-1-2\tM1\tDk1\tN\n\n"
+    assert parse_rows(text) == [{"order_id": "114-1-2", "merchant_rma_id": "M1",
+                                 "amazon_rma_id": "Dk1", "a_to_z": "N"}]
+    with pytest.raises(ValueError):
+        parse_rows("settlement-id\ttotal\n1\t2\n")
