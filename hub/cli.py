@@ -361,6 +361,36 @@ def bench_scan(n: int, connections: int, seconds: int, workers: int, threads: in
         click.echo(line)
 
 
+@bench_cli.command("pipeline")
+@click.option("--returns", "n", default=10_000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="RQ worker processes")
+@click.option("--speed", default=60.0, show_default=True,
+              help="Sandbox clock speed; our token buckets refill at the same speed.")
+@click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="A PostgreSQL server where a scratch database is made.")
+def bench_pipeline(n: int, workers: int, speed: float, admin_url: str):
+    """Accepted returns drained through RQ workers into the SP-API sandbox."""
+    from tqdm import tqdm
+
+    from hub.amazon.bench import report, run
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, unit="refund", file=sys.stderr,
+                                     disable=None, desc=stage)
+        bar.n = done
+        bar.refresh()
+
+    figures = run(admin_url, n, workers, speed, progress)
+    for bar in bars.values():
+        bar.close()
+    for line in report(figures):
+        click.echo(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("FLASK_APP", "wsgi:app")
     main()

@@ -12,6 +12,7 @@ from hub.models import utcnow
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage
 
+BATCH = 50  # messages per RQ job: a forked work-horse per message would cost more than most
 STUCK_AFTER = timedelta(minutes=10)  # an enqueued message whose job vanished gets re-enqueued
 
 
@@ -25,9 +26,19 @@ def deliver_outbox_message(message_id: int) -> str:
     return "delivered" if delivered else "failed"
 
 
+def deliver_outbox_messages(message_ids: list[int]) -> dict[str, int]:
+    """One RQ job delivers a batch; each message still has its own transaction, attempts and
+    back-off, so one failure never holds up the others."""
+    outcomes: dict[str, int] = {}
+    for message_id in message_ids:
+        outcome = deliver_outbox_message(message_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
 def relay_outbox(limit: int = 500) -> int:
-    """Hand due outbox messages to RQ. Runs periodically; also the safety net for anything a
-    crashed process or a Redis outage left behind."""
+    """Hand due outbox messages to RQ, BATCH per job. Runs periodically; also the safety net
+    for anything a crashed process or a Redis outage left behind."""
     from hub.jobs.queue import enqueue
 
     now = utcnow()
@@ -40,14 +51,15 @@ def relay_outbox(limit: int = 500) -> int:
              .order_by(OutboxMessage.id).limit(limit))
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    count = 0
-    for message in db.session.scalars(query):
-        enqueue(current_app, deliver_outbox_message, message.id,
-                job_id=f"outbox-{message.id}-{message.attempts}")
-        message.status, message.enqueued_at = "enqueued", now
-        count += 1
+    messages = list(db.session.scalars(query))
+    for start in range(0, len(messages), BATCH):
+        batch = messages[start:start + BATCH]
+        enqueue(current_app, deliver_outbox_messages, [m.id for m in batch],
+                job_id=f"outbox-{batch[0].id}-{batch[0].attempts}-{len(batch)}")
+        for message in batch:
+            message.status, message.enqueued_at = "enqueued", now
     db.session.commit()
-    return count
+    return len(messages)
 
 
 def run_periodic(name: str) -> None:

@@ -34,7 +34,7 @@ def test_relay_hands_messages_to_rq_and_the_worker_delivers_them(rq_app, session
 
     assert tasks.relay_outbox() == 3
     assert tasks.relay_outbox() == 0  # already enqueued: not handed over twice
-    assert Queue("default", connection=redis_conn).count == 3
+    assert Queue("default", connection=redis_conn).count == 1  # one job carries the batch
     _work(redis_conn)
     assert sorted(delivered) == [0, 1, 2]
     statuses = {m.status for m in session.query(OutboxMessage)}
