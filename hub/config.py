@@ -54,7 +54,23 @@ class Defaults:
 
     # Amazon: "sandbox" (built-in emulator, mounted at /sandbox/spapi) or "live".
     AMAZON_MODE = "sandbox"
-    MOUNT_SANDBOX = True
+    MOUNT_SANDBOX = True  # turn off in production: the sandbox's /_emu/ API is unauthenticated
+    AMAZON_ENDPOINT: str | None = None  # the demo points it at its own /sandbox/spapi
+    AMAZON_LWA_URL: str | None = None  # None: Amazon's, or the endpoint in sandbox mode
+    AMAZON_CREDENTIALS_FILE: str | None = None  # JSON; else python-amazon-sp-api's env vars
+    AMAZON_RATE_MULTIPLIER = 1.0  # our token buckets' speed (benchmarks with a fast sandbox)
+
+    # Finance
+    FINANCE_WEBHOOK_URL: str | None = None
+    FINANCE_WEBHOOK_SECRET: str | None = None
+    LEDGER_ACCOUNTS: dict = {}  # role -> {"code", "name"} overriding the default chart
+    LEDGER_COST_PERCENT = 50  # a returned unit's cost as a share of its price
+
+    # Shopper e-mail: SMTP when a host is set, else .eml files under instance/mail
+    MAIL_SMTP_HOST: str | None = None
+    MAIL_SMTP_PORT = 587
+    MAIL_SMTP_STARTTLS = True
+    MAIL_FROM = "returns@homing.invalid"
 
 
 def database_uri(url: str | None, instance_path: str) -> str:
