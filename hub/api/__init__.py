@@ -21,6 +21,7 @@ from hub.api import (  # noqa: E402,F401  (routes register on bp)
     intakes,
     openapi,
     orders,
+    outbox,
     policy,
     refunds,
     returns,

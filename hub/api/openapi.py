@@ -280,6 +280,19 @@ PATHS.update({
                    "Only entries of this source"),
             _param("format", {"type": "string", "enum": ["json", "csv"]}, "Answer format")],
         "responses": {"200": _JSON, "400": _PROBLEM, "401": _PROBLEM, "403": _PROBLEM}}},
+    "/api/v1/outbox": {"get": {
+        "summary": "Side effects by delivery state (default: dead, i.e. out of retries)",
+        "parameters": [
+            _param("status", {"type": "string", "enum": [
+                "pending", "enqueued", "failed", "dead", "delivered"]}, "Delivery state"),
+            _param("topic", {"type": "string"}, "e.g. refund.submit, finance.push"),
+            _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size")],
+        "responses": {"200": _JSON, "400": _PROBLEM, "401": _PROBLEM, "403": _PROBLEM}}},
+    "/api/v1/outbox/{message_id}/replay": {"post": {
+        "summary": "Replay a dead or failed message (admin, hq_ops); audited",
+        "parameters": [_id("message_id")],
+        "responses": {"200": _JSON, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM,
+                      "409": _PROBLEM}}},
     "/api/v1/reconciliation/mismatches": {"get": {
         "summary": "Unresolved settlement mismatches: missing at Amazon, missing in Homing, "
                    "amounts that differ",

@@ -90,3 +90,26 @@ def test_a_topic_without_a_handler_waits_instead_of_failing(session):
     session.commit()
     assert outbox.drain(session, utcnow()) == (0, 0)
     assert message.status == "pending" and message.attempts == 0
+
+
+def test_dead_messages_are_listed_and_replayed_over_the_api(client, api_key, session):
+    dead = outbox.emit(session, "finance.push", {"entry_id": 1}, dedupe_key="dead-1")
+    dead.status, dead.attempts, dead.last_error = "dead", 8, "HTTP 500: finance down"
+    done = outbox.emit(session, "finance.push", {"entry_id": 2}, dedupe_key="ok-1")
+    done.status = "delivered"
+    session.commit()
+    hq = api_key("hq_ops")
+
+    listed = client.get("/api/v1/outbox", headers=hq).get_json()["items"]
+    assert [(m["id"], m["last_error"]) for m in listed] == [(dead.id, "HTTP 500: finance down")]
+    assert client.get("/api/v1/outbox?status=lost", headers=hq).status_code == 400
+    finance = api_key("finance")  # may look, may not replay
+    assert client.post(f"/api/v1/outbox/{dead.id}/replay", headers=finance).status_code == 403
+    assert client.post(f"/api/v1/outbox/{done.id}/replay", headers=hq).status_code == 409
+    replayed = client.post(f"/api/v1/outbox/{dead.id}/replay", headers=hq)
+    assert replayed.status_code == 200 and replayed.get_json()["status"] == "pending"
+    session.expire_all()
+    message = session.get(OutboxMessage, dead.id)
+    assert (message.status, message.attempts) == ("pending", 0)
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "outbox.replayed"))
+    assert event is not None and event.before["last_error"] == "HTTP 500: finance down"
