@@ -71,6 +71,7 @@ class Defaults:
     MAIL_SMTP_PORT = 587
     MAIL_SMTP_STARTTLS = True
     MAIL_FROM = "returns@homing.invalid"
+    HQ_ALERT_EMAIL: str | None = None  # where refund-deadline alerts go
 
 
 def database_uri(url: str | None, instance_path: str) -> str:

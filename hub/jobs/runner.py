@@ -72,4 +72,5 @@ def load_periodic_jobs() -> None:
     import hub.amazon.jobs  # noqa: F401
     import hub.ledger.service  # noqa: F401
     import hub.notify.service  # noqa: F401
+    import hub.refunds.sla  # noqa: F401
     import hub.returns.jobs  # noqa: F401

@@ -399,3 +399,33 @@ def test_returns_report_header_variants():
                                  "amazon_rma_id": "Dk1", "a_to_z": "N"}]
     with pytest.raises(ValueError):
         parse_rows("settlement-id\ttotal\n1\t2\n")
+
+
+def test_refunds_near_their_deadline_alert_hq_once(app, client, api_key, session, sandbox, emu,
+                                                   tmp_path, monkeypatch):
+    import email
+    import email.policy
+    from datetime import timedelta
+
+    from hub.models import utcnow
+    from hub.refunds import sla
+
+    monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
+    monkeypatch.setitem(app.config, "HQ_ALERT_EMAIL", "hq@example.com")
+    refund = completed_refund(client, api_key, session, sandbox)
+    assert sla.remind(session) == {"at_risk": 0, "overdue": 0}  # due in two days
+    refund.due_at = utcnow() + timedelta(hours=3)
+    session.commit()
+    assert sla.remind(session) == {"at_risk": 1, "overdue": 0}
+    assert sla.remind(session) == {"at_risk": 0, "overdue": 0}  # once per stage
+    refund.due_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+    assert sla.remind(session) == {"at_risk": 0, "overdue": 1}
+    session.commit()
+    outbox.drain(session)
+    session.commit()
+    alerts = sorted(tmp_path.glob("hq-alert-*.eml"))
+    assert len(alerts) == 2
+    last = email.message_from_bytes(alerts[-1].read_bytes(), policy=email.policy.default)
+    assert last["To"] == "hq@example.com" and "1 refunds overdue" in last["Subject"]
+    assert str(refund.id) in last.get_content()
