@@ -38,12 +38,36 @@ HEADERS = {
 }
 
 
+# Amazon's return reason codes -> Homing's reasons (leaves of the reason tree). Unknown codes
+# fall back to "ordered by mistake"; the store's inspection decides the refund either way.
+AMAZON_REASONS = {
+    "CR-UNWANTED_ITEM": "changed_mind.ordered_by_mistake",
+    "CR-ORDERED_WRONG_ITEM": "changed_mind.ordered_by_mistake",
+    "CR-UNAUTHORIZED_PURCHASE": "changed_mind.ordered_by_mistake",
+    "CR-FOUND_BETTER_PRICE": "changed_mind.better_price",
+    "CR-DEFECTIVE": "damaged.stopped_working",
+    "CR-QUALITY_UNACCEPTABLE": "damaged.stopped_working",
+    "CR-DAMAGED_BY_CARRIER": "damaged.arrived_broken",
+    "CR-DAMAGED_BY_FC": "damaged.arrived_broken",
+    "CR-MISSING_PARTS": "damaged.missing_parts",
+    "CR-SWITCHEROO": "not_as_described.wrong_item",
+    "CR-NOT_AS_DESCRIBED": "not_as_described.different_colour",
+    "AMZ-PG-BAD-DESC": "not_as_described.different_colour",
+    "CR-MISSED_ESTIMATED_DELIVERY": "late",
+    "APPAREL_TOO_SMALL": "fit.too_small",
+    "APPAREL_TOO_LARGE": "fit.too_large",
+}
+FALLBACK_REASON = "changed_mind.ordered_by_mistake"
+
+
 @dataclass
 class PullOutcome:
     status: str  # requested | waiting | done | no_data | failed
     rows: int = 0
     linked: int = 0
+    created: int = 0
     unknown_orders: int = 0
+    skipped: int = 0
 
 
 def parse_rows(text: str) -> list[dict[str, str]]:
@@ -94,25 +118,55 @@ def pull(session: Session, connector: Connector, marketplace_id: str,
                                                             report["reportDocumentId"])))
     outcome = PullOutcome("done", rows=len(rows))
     for row in rows:
-        linked = _link(session, row)
-        outcome.linked += linked is True
-        outcome.unknown_orders += linked is None
+        result = _link(session, row)
+        setattr(outcome, result, getattr(outcome, result) + 1)
     note_success(session, name)
     return outcome
 
 
-def _link(session: Session, row: dict[str, str]) -> bool | None:
-    """Record Amazon's RMA id on the Homing return for that order. None: order unknown."""
-    order_id = session.scalar(sa.select(Order.id).where(Order.external_id == row["order_id"]))
-    if order_id is None:
-        return None
+def _link(session: Session, row: dict[str, str]) -> str:
+    """Tie Amazon's RMA to a Homing return: link the order's unlinked return, or authorise
+    the units Amazon authorised. Answers which of PullOutcome's counters it adds to."""
+    order = session.scalar(sa.select(Order).where(Order.external_id == row["order_id"]))
+    if order is None:
+        return "unknown_orders"
     if session.scalar(sa.select(ReturnAuthorization.id).where(
-            ReturnAuthorization.external_rma_id == row["amazon_rma_id"])):
-        return False  # already linked on an earlier pull
+            ReturnAuthorization.external_rma_id == row["amazon_rma_id"][:60])):
+        return "skipped"  # linked on an earlier pull
     rma = session.scalar(sa.select(ReturnAuthorization).where(
-        ReturnAuthorization.order_id == order_id,
+        ReturnAuthorization.order_id == order.id,
         ReturnAuthorization.external_rma_id.is_(None)).order_by(ReturnAuthorization.id))
-    if rma is None:
+    if rma is not None:
+        rma.external_rma_id = row["amazon_rma_id"][:60]
+        return "linked"
+    return "created" if _authorise(session, order, row) else "skipped"
+
+
+def _authorise(session: Session, order: Order, row: dict[str, str]) -> bool:
+    """A Homing return (source "amazon") for the units of Amazon's RMA, so the shopper can
+    hand them in at a store. Nothing is written when the units cannot be authorised."""
+    from flask import current_app
+
+    from hub.audit.service import SYSTEM
+    from hub.returns import service as returns
+    from hub.vouchers.keys import keyring
+
+    line = next((ln for ln in order.lines if ln.sku == row.get("sku")), None)
+    if line is None:
         return False
-    rma.external_rma_id = row["amazon_rma_id"][:60]
+    quantity = int(row["quantity"]) if row.get("quantity", "").isdigit() else 1
+    reason = AMAZON_REASONS.get(row.get("reason", "").upper(), FALLBACK_REASON)
+    try:
+        with session.begin_nested():
+            request = returns.parse_request({"lines": [{"line_id": line.id, "quantity": quantity,
+                                                        "reason": reason}],
+                                             "source": "amazon",
+                                             "idempotency_key": "amazon:" + row["amazon_rma_id"]},
+                                            order)
+            rma = returns.create_return(session, order, request, actor=SYSTEM,
+                                        keyring=keyring(),
+                                        secret=current_app.config["SECRET_KEY"])
+            rma.external_rma_id = row["amazon_rma_id"][:60]
+    except (returns.InvalidInput, returns.ReturnConflict):
+        return False
     return True

@@ -363,17 +363,36 @@ def _returns_row(emu, order_id: str, rma_id: str) -> dict:
 def test_returns_report_gzip_links_amazons_rma(client, api_key, session, sandbox, emu):
     from hub.amazon import returns_report
     from hub.returns.models import ReturnAuthorization
+    from tests.integration.factories import create_order
 
     refund = completed_refund(client, api_key, session, sandbox)
+    create_order(client, api_key("admin"), order_id="114-2222222-2222222", seller_id=SELLER)
+    authorised_at_amazon = {**_returns_row(emu, "114-2222222-2222222", "DkAmazonRMA2"),
+                            "Merchant SKU": "TSHIRT-M", "Return Reason": "APPAREL_TOO_SMALL"}
     emu.add_returns([_returns_row(emu, "114-1234567-1234567", "DkAmazonRMA1"),
-                     _returns_row(emu, "999-0000000-0000000", "DkUnknown")])
+                     _returns_row(emu, "999-0000000-0000000", "DkUnknown"),
+                     authorised_at_amazon])
     emu.flags.update(gzip=True, encoding="cp1252")
     conn = connector(sandbox)
     assert returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now()).status == "requested"
     outcome = returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now())
-    assert (outcome.status, outcome.rows, outcome.linked, outcome.unknown_orders) == \
-        ("done", 2, 1, 1)
+    assert (outcome.status, outcome.rows, outcome.linked, outcome.created,
+            outcome.unknown_orders) == ("done", 3, 1, 1, 1)
     assert session.get(ReturnAuthorization, refund.rma_id).external_rma_id == "DkAmazonRMA1"
+    created = session.scalar(sa.select(ReturnAuthorization).where(
+        ReturnAuthorization.external_rma_id == "DkAmazonRMA2"))
+    assert created.source == "amazon" and [ln.reason_code for ln in created.lines] == \
+        ["fit.too_small"]
+    # A report over the same days repeats Amazon's rows: nothing is authorised twice.
+    from datetime import timedelta
+
+    from hub.amazon.models import ConnectorStatus
+
+    status = session.get(ConnectorStatus, f"amazon-returns:{SELLER}:ATVPDKIKX0DER")
+    status.cursor = {"until": (emu.now() - timedelta(days=1)).isoformat()}
+    returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now())
+    again = returns_report.pull(session, conn, "ATVPDKIKX0DER", emu.now())
+    assert (again.created, again.linked, again.skipped) == (0, 0, 2)
 
 
 def test_returns_report_cancelled_and_fatal(session, sandbox, emu):
