@@ -11,6 +11,7 @@ from flask import Flask
 from hub.amazon import service, sync
 from hub.amazon.connector import Connector
 from hub.extensions import db
+from hub.jobs.queue import redis_connection
 from hub.jobs.runner import periodic
 from hub.models import utcnow
 from hub.orders.models import Order
@@ -62,14 +63,27 @@ def _teach_sandbox(app: Flask) -> None:
 
 @periodic("amazon-push-refunds", every_seconds=20)
 def push_refunds(app: Flask) -> None:
+    """One push run at a time: a second run while the first still waits on Amazon could
+    otherwise take a submission in "creating" for lost and create its feed again. The lock
+    lives in Redis (shared by every worker); the in-process runner runs jobs one by one."""
     if not configured(app):
         return
-    with app.app_context():
-        _teach_sandbox(app)
-        results = service.push(db.session, connector_for(app))
-        db.session.commit()
-        for result in results:
-            log.info("refund feed %s: %s %s", result.submission_id, result.status, result.detail)
+    conn = redis_connection(app)
+    lock = conn.lock("homing:amazon-push", timeout=900, blocking=False) if conn else None
+    if lock is not None and not lock.acquire():
+        log.info("refund push already running elsewhere; skipped")
+        return
+    try:
+        with app.app_context():
+            _teach_sandbox(app)
+            results = service.push(db.session, connector_for(app))
+            db.session.commit()
+            for result in results:
+                log.info("refund feed %s: %s %s", result.submission_id, result.status,
+                         result.detail)
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @periodic("amazon-pull-finances", every_seconds=600)

@@ -448,3 +448,20 @@ def test_refunds_near_their_deadline_alert_hq_once(app, client, api_key, session
     last = email.message_from_bytes(alerts[-1].read_bytes(), policy=email.policy.default)
     assert last["To"] == "hq@example.com" and "1 refunds overdue" in last["Subject"]
     assert str(refund.id) in last.get_content()
+
+
+def test_one_push_run_at_a_time_across_workers(rq_amazon, client, api_key, session, sandbox,
+                                               emu, redis_conn):
+    from hub.amazon import jobs
+
+    refund = completed_refund(client, api_key, session, sandbox)
+    held = redis_conn.lock("homing:amazon-push", timeout=60)
+    assert held.acquire(blocking=False)  # another worker's run is still going
+    jobs.push_refunds(rq_amazon)
+    session.expire_all()
+    assert session.get(Refund, refund.id).status == "queued" and _feeds(emu) == []
+    held.release()
+    jobs.push_refunds(rq_amazon)
+    session.expire_all()
+    assert session.get(Refund, refund.id).status == "succeeded"
+    assert not redis_conn.exists("homing:amazon-push")  # released after the run
