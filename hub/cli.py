@@ -344,9 +344,9 @@ def bench_scan(n: int, connections: int, seconds: int, workers: int, threads: in
     """Scan lookup under load (gunicorn + PostgreSQL + wrk) and one intake's wire cost."""
     from tqdm import tqdm
 
-    from hub.intake.bench import _fresh_database, intake_wire_cost, prepare, report, run_load
+    from hub.intake.bench import fresh_database, intake_wire_cost, prepare, report, run_load
 
-    database_url = _fresh_database(admin_url, "homing_bench_scan")
+    database_url = fresh_database(admin_url, "homing_bench_scan")
     with tqdm(total=n, unit="voucher", file=sys.stderr, disable=None,
               desc="issuing and opening") as bar:
         def progress(done: int, total: int) -> None:

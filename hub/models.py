@@ -57,6 +57,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A stored time as the API shows it (ISO 8601, UTC offset), or None."""
+    return moment.isoformat() if moment else None
+
+
 class Base(DeclarativeBase):
     # Every ``Mapped[datetime]`` column is a UtcDateTime. Given as a registry (not a class
     # attribute) because Flask-SQLAlchemy subclasses the base.

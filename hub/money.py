@@ -20,6 +20,11 @@ SUPPORTED = frozenset({
 })
 
 
+def amount_text(minor: int, currency: str) -> str:
+    """Minor units as the plain decimal amount the API and exports show ("108.86")."""
+    return str(Money.from_minor(minor, currency).amount)
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.intake.bench import _fresh_database
+from hub.intake.bench import fresh_database
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/13"
 
@@ -182,7 +182,7 @@ def run(admin_url: str, n: int, workers: int, speed: float,
 
     from hub.sandbox import SandboxServer
 
-    database_url = _fresh_database(admin_url, "homing_bench_pipeline")
+    database_url = fresh_database(admin_url, "homing_bench_pipeline")
     redis.Redis.from_url(REDIS_DB_URL).flushdb()
     sandbox = SandboxServer().start()
     sandbox.emulator.set_speed(speed)

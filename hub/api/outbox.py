@@ -9,6 +9,7 @@ from hub.api import bp
 from hub.api.common import int_arg, require
 from hub.audit.service import Actor, record
 from hub.extensions import db
+from hub.models import iso
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage
 from hub.web.errors import Problem
@@ -16,18 +17,14 @@ from hub.web.errors import Problem
 STATUSES = ("pending", "enqueued", "failed", "dead", "delivered")
 
 
-def _iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
 def message_to_dict(message: OutboxMessage) -> dict:
     # The payload holds ids only (never personal data), so it can be shown.
     return {"id": message.id, "topic": message.topic, "status": message.status,
             "attempts": message.attempts, "max_attempts": message.max_attempts,
             "last_error": message.last_error, "payload": message.payload,
-            "store_id": message.store_id, "created_at": _iso(message.created_at),
-            "next_attempt_at": _iso(message.next_attempt_at),
-            "delivered_at": _iso(message.delivered_at)}
+            "store_id": message.store_id, "created_at": iso(message.created_at),
+            "next_attempt_at": iso(message.next_attempt_at),
+            "delivered_at": iso(message.delivered_at)}
 
 
 @bp.get("/api/v1/outbox")

@@ -14,7 +14,8 @@ from hub.api import bp
 from hub.api.common import int_arg, require
 from hub.extensions import db
 from hub.ledger import service as ledger
-from hub.money import Money
+from hub.models import iso
+from hub.money import amount_text
 from hub.refunds.models import Refund
 from hub.refunds.states import REFUND_TRANSITIONS
 from hub.web.errors import Problem
@@ -22,30 +23,22 @@ from hub.web.errors import Problem
 FINANCE_ROLES = ("admin", "hq_ops", "finance")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def _money(minor: int, currency: str) -> str:
-    return str(Money.from_minor(minor, currency).amount)
-
-
 def refund_to_dict(refund: Refund, feed_id: str | None = None, full: bool = False) -> dict:
     body = {"id": refund.id, "status": refund.status, "channel": refund.channel,
-            "amount": _money(refund.amount, refund.currency), "currency": refund.currency,
+            "amount": amount_text(refund.amount, refund.currency), "currency": refund.currency,
             "intake_id": refund.intake_id, "seller_id": refund.seller_id,
             "marketplace_id": refund.marketplace_id, "feed_id": feed_id,
-            "due_at": _iso(refund.due_at), "submitted_at": _iso(refund.submitted_at),
-            "succeeded_at": _iso(refund.succeeded_at), "created_at": _iso(refund.created_at),
+            "due_at": iso(refund.due_at), "submitted_at": iso(refund.submitted_at),
+            "succeeded_at": iso(refund.succeeded_at), "created_at": iso(refund.created_at),
             "amazon_result": {"code": refund.failure_code, "message": refund.failure_message}
             if refund.failure_code else None}
     if full:
         body["breakdown"] = refund.breakdown
         body["lines"] = [{"adjustment_item_id": ln.adjustment_item_id, "quantity": ln.quantity,
-                          "amount": _money(ln.amount, refund.currency),
-                          "components": {c["type"]: _money(c["amount_minor"], refund.currency)
+                          "amount": amount_text(ln.amount, refund.currency),
+                          "components": {c["type"]: amount_text(c["amount_minor"], refund.currency)
                                          for c in ln.components}} for ln in refund.lines]
-        body["attempts"] = [{"at": _iso(a.attempted_at), "outcome": a.outcome,
+        body["attempts"] = [{"at": iso(a.attempted_at), "outcome": a.outcome,
                              "feed_id": a.feed_id or None, "detail": a.detail}
                             for a in refund.attempts]
     return body
@@ -128,6 +121,6 @@ def reconciliation_mismatches():
     return jsonify({"items": [{
         "settlement_id": m.settlement_id, "refund_id": m.refund_id, "outcome": m.outcome,
         "adjustment_item_id": m.adjustment_item_id, "currency": m.currency,
-        "homing_amount": _money(m.homing_amount, m.currency),
-        "amazon_amount": _money(m.amazon_amount, m.currency),
-        "checked_at": _iso(m.checked_at)} for m in items]})
+        "homing_amount": amount_text(m.homing_amount, m.currency),
+        "amazon_amount": amount_text(m.amazon_amount, m.currency),
+        "checked_at": iso(m.checked_at)} for m in items]})

@@ -46,7 +46,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _fresh_database(admin_url: str, name: str) -> str:
+def fresh_database(admin_url: str, name: str) -> str:
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

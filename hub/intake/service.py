@@ -20,7 +20,7 @@ from hub.intake import inspection, states
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
 from hub.models import utcnow
-from hub.money import Money
+from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage
@@ -429,7 +429,7 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
         units.append({
             "unit_id": line.id, "sku": ol.sku, "title": ol.title, "category": ol.category,
             "image_url": ol.image_url, "unit": line.unit_no, "reason": line.reason_code,
-            "expected_amount": _fmt(line.expected_amount, rma.currency),
+            "expected_amount": amount_text(line.expected_amount, rma.currency),
             "checklist": [{"key": k, "label": label, "major": major}
                           for k, label, major in inspection.checklist_for(ol.category)],
             "decision": None if d is None else {
@@ -444,20 +444,16 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
         "started_at": intake.started_at.isoformat(),
         "completed_at": intake.completed_at.isoformat() if intake.completed_at else None,
         "receipt_number": intake.receipt_number, "currency": rma.currency,
-        "expected_refund": _fmt(rma.expected_refund, rma.currency),
+        "expected_refund": amount_text(rma.expected_refund, rma.currency),
         "refund_now": breakdown.as_dict(),
         "approval_needed": (pending_approval(session, intake, breakdown, chosen)
                             if intake.status == "open" else intake.approval_reasons),
         "approved_by": intake.approved_by_id, "units": units,
         "refund": {"id": refund.id, "status": refund.status,
-                   "amount": _fmt(refund.amount, refund.currency),
+                   "amount": amount_text(refund.amount, refund.currency),
                    "due_at": refund.due_at.isoformat() if refund.due_at else None}
         if refund else None,
     }
-
-
-def _fmt(minor: int, currency: str) -> str:
-    return str(Money.from_minor(minor, currency).amount)
 
 
 # --- offline tablets ------------------------------------------------------------------------------
@@ -484,7 +480,7 @@ def expected_at_store(session: Session, store: Store, *, limit: int,
             "units": [{"unit_id": ln.id, "title": lines[ln.order_line_id].title,
                        "sku": lines[ln.order_line_id].sku,
                        "category": lines[ln.order_line_id].category, "reason": ln.reason_code,
-                       "expected_amount": _fmt(ln.expected_amount, rma.currency)}
+                       "expected_amount": amount_text(ln.expected_amount, rma.currency)}
                       for ln in rma.lines if ln.reception_status == "awaiting"]})
     return {"store": store.code, "generated_at": now.isoformat(), "vouchers": vouchers,
             "grades": list(inspection.GRADE_LABELS), "dispositions": list(inspection.DISPOSITIONS),
@@ -520,4 +516,4 @@ def replay_offline(session: Session, keyring: Keyring, voucher_text: str, store:
                 "reasons": reasons}
     return {"status": "completed", "intake_id": intake.id, "return": rma.number,
             "receipt_number": intake.receipt_number,
-            "refund": _fmt(done.breakdown.total, rma.currency)}
+            "refund": amount_text(done.breakdown.total, rma.currency)}

@@ -23,8 +23,8 @@ from hub.amazon.service import AMAZON_CHANNELS
 from hub.intake.models import Intake, StockMovement
 from hub.ledger import rules
 from hub.ledger.models import Account, JournalEntry, JournalLine
-from hub.models import utcnow
-from hub.money import Money
+from hub.models import iso, utcnow
+from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
 from hub.refunds.models import Refund
@@ -111,13 +111,13 @@ def journal_dispositions(session: Session, message) -> None:
     """Each accepted unit at its estimated cost: back into inventory or written off."""
     percent = int(current_app.config.get("LEDGER_COST_PERCENT", 50))
     rows = session.execute(
-        sa.select(StockMovement, OrderLine).join(ReturnLine,
-                                                 ReturnLine.id == StockMovement.return_line_id)
+        sa.select(StockMovement, OrderLine, Order.currency)
+        .join(ReturnLine, ReturnLine.id == StockMovement.return_line_id)
         .join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+        .join(Order, Order.id == OrderLine.order_id)
         .join(Intake, Intake.rma_id == ReturnLine.rma_id)
         .where(Intake.id == message.payload["intake_id"])).all()
-    for movement, line in rows:
-        currency = session.scalar(sa.select(Order.currency).where(Order.id == line.order_id))
+    for movement, line, currency in rows:
         cost = line.item_price // max(line.quantity, 1) * percent // 100
         post(session, source_type="disposition", source_id=movement.id, currency=currency,
              postings=rules.disposition_postings(movement.disposition, cost),
@@ -176,22 +176,14 @@ def entries(session: Session, *, since: datetime | None = None, until: datetime 
     return list(session.scalars(query.order_by(JournalEntry.id).limit(limit)))
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
-
-
-def _fmt(minor: int, currency: str) -> str:
-    return str(Money.from_minor(minor, currency).amount)
-
-
 def entry_to_dict(entry: JournalEntry) -> dict:
     return {"id": entry.id, "source_type": entry.source_type, "source_id": entry.source_id,
             "currency": entry.currency, "memo": entry.memo, "status": entry.status,
             "idempotency_key": entry.idempotency_key,
-            "created_at": _iso(entry.created_at), "posted_at": _iso(entry.posted_at),
+            "created_at": iso(entry.created_at), "posted_at": iso(entry.posted_at),
             "external_ref": entry.external_ref, "last_error": entry.last_error,
-            "lines": [{"account": ln.account_code, "debit": _fmt(ln.debit, entry.currency),
-                       "credit": _fmt(ln.credit, entry.currency), "memo": ln.memo}
+            "lines": [{"account": ln.account_code, "debit": amount_text(ln.debit, entry.currency),
+                       "credit": amount_text(ln.credit, entry.currency), "memo": ln.memo}
                       for ln in entry.lines]}
 
 
@@ -202,8 +194,8 @@ def entries_csv(rows: list[JournalEntry]) -> str:
                      "account", "debit", "credit", "memo"])
     for entry in rows:
         for ln in entry.lines:
-            writer.writerow([entry.id, _iso(entry.created_at), entry.source_type,
+            writer.writerow([entry.id, iso(entry.created_at), entry.source_type,
                              entry.source_id, entry.status, entry.currency, ln.account_code,
-                             _fmt(ln.debit, entry.currency), _fmt(ln.credit, entry.currency),
-                             ln.memo])
+                             amount_text(ln.debit, entry.currency),
+                             amount_text(ln.credit, entry.currency), ln.memo])
     return out.getvalue()
