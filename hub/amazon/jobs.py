@@ -8,7 +8,7 @@ import logging
 import sqlalchemy as sa
 from flask import Flask
 
-from hub.amazon import service, sync
+from hub.amazon import returns_report, service, sync
 from hub.amazon.connector import Connector
 from hub.extensions import db
 from hub.jobs.queue import redis_connection
@@ -31,8 +31,12 @@ def connector_for(app: Flask):
     def make(seller_id: str) -> Connector:
         if seller_id not in cache:
             connector = Connector.from_app(app, seller_id)
-            connector.on_event = lambda op, outcome: outcome == "throttled" and \
-                service.note_throttled(db.session, f"amazon-push:{seller_id}")
+
+            def count_throttling(operation: str, outcome: str) -> None:
+                if outcome == "throttled":
+                    service.note_throttled(db.session, f"amazon-push:{seller_id}")
+
+            connector.on_event = count_throttling
             cache[seller_id] = connector
         return cache[seller_id]
 
@@ -44,21 +48,6 @@ def accounts() -> list[tuple[str, str]]:
     rows = db.session.execute(sa.select(Order.seller_id, Order.marketplace_id).distinct().where(
         Order.channel.in_(service.AMAZON_CHANNELS), Order.seller_id != ""))
     return sorted(tuple(r) for r in rows)
-
-
-def _teach_sandbox(app: Flask) -> None:
-    """The built-in sandbox mounted in this process learns the orders Homing refunds against,
-    as Amazon knows its own orders."""
-    from hub.refunds.models import Refund
-    from hub.sandbox.fixtures import order_fixture
-
-    emulator = app.extensions.get("homing_sandbox")
-    if emulator is None:
-        return
-    orders = db.session.scalars(sa.select(Order).where(Order.id.in_(
-        sa.select(Refund.order_id).where(Refund.status == "queued"))))
-    emulator.add_orders([order_fixture(o) for o in orders
-                         if o.external_id not in emulator.orders])
 
 
 @periodic("amazon-push-refunds", every_seconds=20)
@@ -75,7 +64,6 @@ def push_refunds(app: Flask) -> None:
         return
     try:
         with app.app_context():
-            _teach_sandbox(app)
             results = service.push(db.session, connector_for(app))
             db.session.commit()
             for result in results:
@@ -86,45 +74,29 @@ def push_refunds(app: Flask) -> None:
             lock.release()
 
 
-@periodic("amazon-pull-finances", every_seconds=600)
-def pull_finances(app: Flask) -> None:
+def _per_account(app: Flask, pull) -> None:
+    """Run ``pull(session, connector, marketplace_id, now)`` for every Amazon account, one
+    commit each, so one account's failure leaves the others' progress saved."""
     if not configured(app):
         return
     with app.app_context():
         make = connector_for(app)
         for seller_id, marketplace_id in accounts():
-            sync.pull_financial_events(db.session, make(seller_id), marketplace_id, utcnow())
+            pull(db.session, make(seller_id), marketplace_id, utcnow())
             db.session.commit()
+
+
+@periodic("amazon-pull-finances", every_seconds=600)
+def pull_finances(app: Flask) -> None:
+    _per_account(app, sync.pull_financial_events)
 
 
 @periodic("amazon-pull-returns", every_seconds=3600)
 def pull_returns(app: Flask) -> None:
     """Request the MFN returns report, collect it on the next run, link Amazon's RMAs."""
-    from hub.amazon import returns_report
-
-    if not configured(app):
-        return
-    with app.app_context():
-        make = connector_for(app)
-        for seller_id, marketplace_id in accounts():
-            returns_report.pull(db.session, make(seller_id), marketplace_id, utcnow())
-            db.session.commit()
-
-
-@periodic("sandbox-close-settlement", every_seconds=900)
-def close_sandbox_settlement(app: Flask) -> None:
-    """In the demo, Amazon cuts a settlement every 15 minutes (really every two weeks)."""
-    emulator = app.extensions.get("homing_sandbox")
-    if emulator is not None and configured(app) and emulator.open_lines:
-        emulator.close_settlement()
+    _per_account(app, returns_report.pull)
 
 
 @periodic("amazon-pull-settlements", every_seconds=1800)
 def pull_settlements(app: Flask) -> None:
-    if not configured(app):
-        return
-    with app.app_context():
-        make = connector_for(app)
-        for seller_id, marketplace_id in accounts():
-            sync.pull_settlements(db.session, make(seller_id), marketplace_id, utcnow())
-            db.session.commit()
+    _per_account(app, sync.pull_settlements)

@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.amazon.connector import Connector, decode_text
-from hub.amazon.service import note_error, note_success
-from hub.amazon.sync import _status
+from hub.amazon.service import connector_status, note_error, note_success
 from hub.orders.models import Order
 from hub.returns.models import ReturnAuthorization
 
@@ -91,7 +90,7 @@ def parse_rows(text: str) -> list[dict[str, str]]:
 def pull(session: Session, connector: Connector, marketplace_id: str,
          now: datetime) -> PullOutcome:
     name = f"amazon-returns:{connector.seller_id}:{marketplace_id}"
-    status = _status(session, name)
+    status = connector_status(session, name)
     cursor = dict(status.cursor or {})
     if "report_id" not in cursor:
         start = datetime.fromisoformat(cursor["until"]) if "until" in cursor else now - WINDOW

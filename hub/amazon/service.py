@@ -80,7 +80,10 @@ def claim_batch(session: Session, seller_id: str, marketplace_id: str,
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Refund)
     refunds = list(session.scalars(query))
-    refunds = [r for r in refunds if not _refunded_by_amazon(session, r, now)]
+    seen = _amazon_events_by_order(session, refunds)
+    refunds = [r for r in refunds
+               if r.order_id not in seen or not _refunded_by_amazon(session, r, seen[r.order_id],
+                                                                    now)]
     if not refunds:
         return None
     submission = FeedSubmission(seller_id=seller_id, marketplace_id=marketplace_id,
@@ -96,16 +99,27 @@ def claim_batch(session: Session, seller_id: str, marketplace_id: str,
     return submission
 
 
-def _refunded_by_amazon(session: Session, refund: Refund, now: datetime) -> bool:
+def _amazon_events_by_order(session: Session, refunds: list[Refund]
+                            ) -> dict[int, list[tuple[str, str, str]]]:
+    """The refund-type financial events pulled so far for these refunds' orders, by order id:
+    (event list, item code, Amazon adjustment id). One query for the whole batch."""
+    rows = session.execute(
+        sa.select(Order.id, SettlementLine.transaction_type, SettlementLine.order_item_code,
+                  SettlementLine.adjustment_item_id).distinct()
+        .join(Order, Order.external_id == SettlementLine.amazon_order_id)
+        .where(SettlementLine.source == "financial_event",
+               Order.id.in_({r.order_id for r in refunds})))
+    seen: dict[int, list[tuple[str, str, str]]] = {}
+    for order_id, *event in rows:
+        seen.setdefault(order_id, []).append(tuple(event))
+    return seen
+
+
+def _refunded_by_amazon(session: Session, refund: Refund, events: list[tuple[str, str, str]],
+                        now: datetime) -> bool:
     """Amazon refunded one of this refund's lines on its own (seen in the financial events
     pulled so far)? Then sending ours would refund the shopper twice."""
-    order_id = session.scalar(sa.select(Order.external_id).where(Order.id == refund.order_id))
-    rows = session.execute(sa.select(SettlementLine.transaction_type,
-                                     SettlementLine.order_item_code,
-                                     SettlementLine.adjustment_item_id).distinct().where(
-        SettlementLine.source == "financial_event", SettlementLine.amazon_order_id == order_id,
-        SettlementLine.order_item_code.in_(_item_codes(session, refund).values())))
-    external = _external_refund(session, refund, [tuple(r) for r in rows])
+    external = _external_refund(session, refund, events)
     if not external:
         return False
     _move(refund, "amazon_refunded")
@@ -387,19 +401,23 @@ def _guarded(session: Session, connector: Connector, submission_id: int,
     return result
 
 
+def connector_status(session: Session, name: str) -> ConnectorStatus:
+    """The health row of one connector task, created on first use."""
+    status = session.get(ConnectorStatus, name)
+    if status is None:
+        status = ConnectorStatus(name=name, cursor={}, throttled_total=0, last_error="")
+        session.add(status)
+    return status
+
+
 def note_success(session: Session, name: str) -> None:
-    status = session.get(ConnectorStatus, name) or ConnectorStatus(name=name)
-    status.last_success_at = utcnow()
-    session.add(status)
+    connector_status(session, name).last_success_at = utcnow()
 
 
 def note_error(session: Session, name: str, error: str) -> None:
-    status = session.get(ConnectorStatus, name) or ConnectorStatus(name=name)
+    status = connector_status(session, name)
     status.last_error_at, status.last_error = utcnow(), error[:1000]
-    session.add(status)
 
 
 def note_throttled(session: Session, name: str) -> None:
-    status = session.get(ConnectorStatus, name) or ConnectorStatus(name=name)
-    status.throttled_total = (status.throttled_total or 0) + 1
-    session.add(status)
+    connector_status(session, name).throttled_total += 1

@@ -4,15 +4,16 @@ Amazon made itself) and settlement reports (the book of record), and reconciling
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.amazon import reconcile
 from hub.amazon.connector import Connector, decode_text
-from hub.amazon.models import ConnectorStatus, ReconciliationItem, SettlementLine
-from hub.amazon.service import AMAZON_REFUND_EVENTS, note_success
-from hub.money import exponent
+from hub.amazon.models import ReconciliationItem, SettlementLine
+from hub.amazon.service import AMAZON_REFUND_EVENTS, connector_status, note_success
+from hub.money import Money
 from hub.orders.models import Order, OrderLine
 from hub.refunds import states
 from hub.refunds.models import Refund, RefundLine
@@ -23,18 +24,9 @@ FIRST_LOOK_BACK = timedelta(days=7)
 SETTLE_GRACE = timedelta(days=3)
 
 
-def _status(session: Session, name: str) -> ConnectorStatus:
-    status = session.get(ConnectorStatus, name)
-    if status is None:
-        status = ConnectorStatus(name=name, cursor={})
-        session.add(status)
-    return status
-
-
 def _minor(value, currency: str) -> int:
-    from decimal import Decimal
-
-    return int(Decimal(str(value)).scaleb(exponent(currency)).to_integral_value())
+    # Finances answers with JSON numbers; their text is the exact amount.
+    return Money(Decimal(str(value)), currency).to_minor()
 
 
 def _time(text: str) -> datetime:
@@ -44,7 +36,7 @@ def _time(text: str) -> datetime:
 def pull_financial_events(session: Session, connector: Connector, marketplace_id: str,
                           now: datetime) -> int:
     """Store refund-type financial events since the last pull. Returns lines stored."""
-    status = _status(session, f"amazon-finances:{connector.seller_id}")
+    status = connector_status(session, f"amazon-finances:{connector.seller_id}")
     cursor = dict(status.cursor or {})
     after = _time(cursor["posted_before"]) if "posted_before" in cursor else now - FIRST_LOOK_BACK
     before = now - timedelta(minutes=3)
@@ -54,9 +46,8 @@ def pull_financial_events(session: Session, connector: Connector, marketplace_id
     while True:
         payload = connector.financial_events(marketplace_id, after, before, token)
         events = payload.get("FinancialEvents", {})
-        for name in AMAZON_REFUND_EVENTS:
-            for event in events.get(name, []):
-                stored += _store_event(session, name, event)
+        stored += _store_events(session, [(name, event) for name in AMAZON_REFUND_EVENTS
+                                          for event in events.get(name, [])])
         token = payload.get("NextToken")
         if not token:
             break
@@ -66,27 +57,44 @@ def pull_financial_events(session: Session, connector: Connector, marketplace_id
     return stored
 
 
-def _store_event(session: Session, name: str, event: dict) -> int:
+def _known_keys(session: Session, source: str, keys: list[str]) -> set[str]:
+    """Which of these lines were stored by an earlier pull (pages and reports overlap)."""
+    known: set[str] = set()
+    for start in range(0, len(keys), 5000):  # a settlement can hold tens of thousands
+        known.update(session.scalars(sa.select(SettlementLine.source_key).where(
+            SettlementLine.source == source,
+            SettlementLine.source_key.in_(keys[start:start + 5000]))))
+    return known
+
+
+def _event_key(item: dict, charge: dict) -> str:
+    return f"{item.get('OrderAdjustmentItemId', '')}:{charge['ChargeType']}"
+
+
+def _store_events(session: Session, events: list[tuple[str, dict]]) -> int:
+    """One SettlementLine per charge of each refund-type event; returns how many were new."""
+    charges = [(name, event, item, charge) for name, event in events
+               for item in event.get("ShipmentItemAdjustmentList", [])
+               for charge in item.get("ItemChargeAdjustmentList", [])]
+    known = _known_keys(session, "financial_event",
+                        [_event_key(item, charge) for _n, _e, item, charge in charges])
     stored = 0
-    posted = _time(event["PostedDate"]) if event.get("PostedDate") else None
-    for item in event.get("ShipmentItemAdjustmentList", []):
-        adjustment = str(item.get("OrderAdjustmentItemId", ""))
-        for charge in item.get("ItemChargeAdjustmentList", []):
-            money = charge["ChargeAmount"]
-            key = f"{adjustment}:{charge['ChargeType']}"
-            if session.scalar(sa.select(SettlementLine.id).where(
-                    SettlementLine.source == "financial_event",
-                    SettlementLine.source_key == key)):
-                continue
-            session.add(SettlementLine(
-                source="financial_event", source_key=key, posted_at=posted,
-                amazon_order_id=event.get("AmazonOrderId", ""),
-                order_item_code=str(item.get("OrderItemId", "")),
-                adjustment_item_id=adjustment, transaction_type=name,
-                amount_type="ItemCharge", amount_description=charge["ChargeType"],
-                currency=money["CurrencyCode"],
-                amount=_minor(money["CurrencyAmount"], money["CurrencyCode"])))
-            stored += 1
+    for name, event, item, charge in charges:
+        key = _event_key(item, charge)
+        if key in known:
+            continue
+        known.add(key)
+        money = charge["ChargeAmount"]
+        session.add(SettlementLine(
+            source="financial_event", source_key=key,
+            posted_at=_time(event["PostedDate"]) if event.get("PostedDate") else None,
+            amazon_order_id=event.get("AmazonOrderId", ""),
+            order_item_code=str(item.get("OrderItemId", "")),
+            adjustment_item_id=str(item.get("OrderAdjustmentItemId", "")),
+            transaction_type=name, amount_type="ItemCharge",
+            amount_description=charge["ChargeType"], currency=money["CurrencyCode"],
+            amount=_minor(money["CurrencyAmount"], money["CurrencyCode"])))
+        stored += 1
     session.flush()
     return stored
 
@@ -94,7 +102,7 @@ def _store_event(session: Session, name: str, event: dict) -> int:
 def pull_settlements(session: Session, connector: Connector, marketplace_id: str,
                      now: datetime) -> list[str]:
     """Download settlement reports not seen yet, store their lines and reconcile them."""
-    status = _status(session, f"amazon-settlements:{connector.seller_id}")
+    status = connector_status(session, f"amazon-settlements:{connector.seller_id}")
     cursor = dict(status.cursor or {})
     seen = set(cursor.get("seen", []))
     since = _time(cursor["since"]) if "since" in cursor else now - timedelta(days=90)
@@ -118,10 +126,10 @@ def pull_settlements(session: Session, connector: Connector, marketplace_id: str
 
 
 def store_settlement(session: Session, settlement: reconcile.Settlement) -> None:
-    for n, row in enumerate(settlement.rows, start=1):
-        key = f"{settlement.settlement_id}:{n}"
-        if session.scalar(sa.select(SettlementLine.id).where(
-                SettlementLine.source == "settlement", SettlementLine.source_key == key)):
+    keys = [f"{settlement.settlement_id}:{n}" for n in range(1, len(settlement.rows) + 1)]
+    known = _known_keys(session, "settlement", keys)
+    for key, row in zip(keys, settlement.rows, strict=True):
+        if key in known:
             continue
         session.add(SettlementLine(
             source="settlement", source_key=key, settlement_id=settlement.settlement_id,

@@ -18,9 +18,10 @@ PREFIX = "/sandbox/spapi"
 
 def mount_sandbox(app: Flask, prefix: str = PREFIX) -> Emulator:
     from hub.extensions import csrf, limiter
+    from hub.sandbox.fixtures import hub_order
     from hub.sandbox.routes import bp
 
-    emulator = app.extensions.setdefault("homing_sandbox", Emulator())
+    emulator = app.extensions.setdefault("homing_sandbox", Emulator(order_source=hub_order))
     csrf.exempt(bp)
     limiter.exempt(bp)
     app.register_blueprint(bp, url_prefix=prefix)

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -147,8 +148,11 @@ class Job:
 
 
 class Emulator:
-    def __init__(self) -> None:
+    def __init__(self, order_source: Callable[[str], dict | None] | None = None) -> None:
+        """``order_source`` looks up an order the emulator has not been given (the demo's
+        sandbox reads Homing's own orders, as Amazon knows its own)."""
         self.lock = threading.RLock()
+        self.order_source = order_source
         self.reset()
 
     # --- state --------------------------------------------------------------------------------
@@ -276,6 +280,13 @@ class Emulator:
                     "IsBusinessOrder": bool(order.get("IsBusinessOrder", False)),
                     "items": items}
             return len(orders)
+
+    def _order(self, order_id: str) -> dict | None:
+        if order_id not in self.orders and self.order_source is not None:
+            fixture = self.order_source(order_id)
+            if fixture is not None:
+                self.add_orders([fixture])
+        return self.orders.get(order_id)
 
     def add_returns(self, rows: list[dict], fba: bool = False) -> int:
         with self.lock:
@@ -459,7 +470,7 @@ class Emulator:
         return adjustments.processing_report(job.id, outcomes, len(messages))
 
     def _check_message(self, message: adjustments.Message, markets: list[str]) -> list:
-        order = self.orders.get(message.amazon_order_id)
+        order = self._order(message.amazon_order_id)
         if order is None or order["MarketplaceId"] not in markets:
             return [(E_UNKNOWN_ORDER, f"Order {message.amazon_order_id} was not found")]
         if order["OrderStatus"] not in ("Shipped", "Delivered"):
@@ -562,7 +573,7 @@ class Emulator:
         """A refund Amazon makes on its own (A-to-z claim, auto-refund): Homing must notice it
         and not refund the same money again."""
         with self.lock:
-            order = self.orders.get(order_id)
+            order = self._order(order_id)
             if order is None or item_code not in order["items"]:
                 raise ApiError(404, "NotFound", f"No item {item_code} in order {order_id}")
             line = order["items"][item_code]
@@ -726,7 +737,7 @@ class Emulator:
 
     def order(self, seller: str, order_id: str) -> dict:
         with self.lock:
-            order = self.orders.get(order_id)
+            order = self._order(order_id)
             if order is None or order["seller_id"] != seller:
                 raise ApiError(404, "NotFound", f"Order {order_id} was not found")
             keys = ("AmazonOrderId", "OrderStatus", "PurchaseDate", "FulfillmentChannel",

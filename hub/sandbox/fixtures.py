@@ -3,6 +3,8 @@ Homing refunds against."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from hub.orders.models import Order
 
 
@@ -19,3 +21,13 @@ def order_fixture(order: Order) -> dict:
                    "QuantityShipped": line.quantity, "ItemPrice": line.item_price,
                    "ItemTax": line.item_tax, "ShippingPrice": line.shipping_price,
                    "ShippingTax": line.shipping_tax} for line in order.lines]}
+
+
+def hub_order(order_id: str) -> dict | None:
+    """The demo's Amazon knows the Amazon orders Homing knows (read in the sandbox's request,
+    in the app's context)."""
+    from hub.extensions import db
+
+    order = db.session.scalar(sa.select(Order).where(
+        Order.external_id == order_id, Order.channel.in_(("amazon-mfn", "amazon-business"))))
+    return order_fixture(order) if order is not None else None
