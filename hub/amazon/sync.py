@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hub.amazon import reconcile
 from hub.amazon.connector import Connector, decode_text
@@ -169,25 +169,35 @@ def reconcile_settlement(session: Session, settlement: reconcile.Settlement,
             adjustment_item_id=m.adjustment_item_id or m.amazon_adjustment_id,
             outcome=m.outcome, currency=m.currency, homing_amount=m.homing_minor,
             amazon_amount=m.amazon_minor))
-        if m.outcome == "matched":
-            session.execute(sa.update(SettlementLine).where(
-                SettlementLine.settlement_id == settlement.settlement_id,
-                SettlementLine.adjustment_item_id == m.adjustment_item_id)
-                .values(refund_id=m.refund_id))
     session.flush()
+    matched = [{"adjustment": m.adjustment_item_id, "refund": m.refund_id}
+               for m in matches if m.outcome == "matched"]
+    if matched:  # one executemany: the settlement's lines point at the refunds they paid
+        lines = SettlementLine.__table__
+        session.connection().execute(
+            lines.update().where(lines.c.settlement_id == settlement.settlement_id,
+                                 lines.c.adjustment_item_id == sa.bindparam("adjustment"))
+            .values(refund_id=sa.bindparam("refund")), matched)
     _settle_refunds(session, {m.refund_id for m in matches if m.outcome == "matched"})
     return matches
 
 
 def _settle_refunds(session: Session, refund_ids: set[int | None]) -> None:
     """A refund is settled when every one of its lines matched a settlement."""
-    for refund_id in filter(None, refund_ids):
-        refund = session.get(Refund, refund_id)
-        lines = {ln.adjustment_item_id for ln in refund.lines}
-        matched = set(session.scalars(sa.select(ReconciliationItem.adjustment_item_id).where(
-            ReconciliationItem.refund_id == refund_id,
-            ReconciliationItem.outcome == "matched")))
-        if refund.status == "succeeded" and lines <= matched:
+    ids = [i for i in refund_ids if i is not None]
+    if not ids:
+        return
+    matched: dict[int, set[str]] = {}
+    for refund_id, adjustment in session.execute(
+            sa.select(ReconciliationItem.refund_id, ReconciliationItem.adjustment_item_id)
+            .where(ReconciliationItem.refund_id.in_(ids),
+                   ReconciliationItem.outcome == "matched")):
+        matched.setdefault(refund_id, set()).add(adjustment)
+    refunds = session.scalars(sa.select(Refund).where(Refund.id.in_(ids))
+                              .options(selectinload(Refund.lines)))
+    for refund in refunds:
+        if refund.status == "succeeded" and \
+                {ln.adjustment_item_id for ln in refund.lines} <= matched.get(refund.id, set()):
             states.check(states.REFUND_TRANSITIONS, "refund", refund.status, "settled")
             refund.status = "settled"
 

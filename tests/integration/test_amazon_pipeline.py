@@ -76,6 +76,11 @@ def test_happy_path_one_batched_feed_through_settlement(client, api_key, session
     assert outcomes and set(outcomes) == {"matched"}
     session.expire_all()
     assert {r.status for r in session.scalars(sa.select(Refund))} == {"settled"}
+    from hub.amazon.models import SettlementLine
+
+    paid_by = session.scalars(sa.select(SettlementLine.refund_id).where(
+        SettlementLine.source == "settlement", SettlementLine.amount_type == "ItemPrice")).all()
+    assert paid_by and set(paid_by) == {first.id, second.id}
     # A second pull finds nothing new and changes nothing.
     assert sync.pull_settlements(session, connector(sandbox), "ATVPDKIKX0DER", emu.now()) == []
 
