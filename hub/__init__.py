@@ -82,6 +82,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.store import bp as store_bp
 
     app.register_blueprint(store_bp)
+    from portal.hq import bp as hq_bp
+
+    app.register_blueprint(hq_bp)
     if app.config.get("MOUNT_SANDBOX"):
         try:
             from hub.sandbox import mount_sandbox

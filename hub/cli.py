@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -129,6 +130,42 @@ def keys_create(role: str, store_code: str | None, name: str):
     click.echo(plaintext)
 
 
+def _cli_scope_actor():
+    """Whoever runs the CLI on the server acts as an admin; audited as "cli"."""
+    from hub.audit.service import Actor
+    from hub.hq.access import Scope
+
+    return Scope(None, "admin", label="cli"), Actor("system", None, "cli")
+
+
+@keys_cli.command("list")
+@with_appcontext
+def keys_list():
+    """API keys: prefix, role, store, last use, revoked (never the key itself)."""
+    from hub.auth.models import ApiKey
+
+    for key in db.session.scalars(sa.select(ApiKey).order_by(ApiKey.id)):
+        click.echo(f"{key.prefix}  {key.role:<10} store={key.store_id or '-':<6} "
+                   f"last_used={key.last_used_at or '-'}  "
+                   f"{'REVOKED' if key.revoked_at else 'active'}  {key.name}")
+
+
+@keys_cli.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def keys_revoke(prefix: str):
+    """Revoke the API key with this prefix (the part after hom_)."""
+    from hub.auth.models import ApiKey
+    from hub.hq import admin
+
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None:
+        raise click.ClickException(f"no API key with prefix {prefix!r}")
+    admin.revoke_key(db.session, *_cli_scope_actor(), key)
+    db.session.commit()
+    click.echo(f"revoked {prefix}")
+
+
 @click.group("vouchers")
 def vouchers_cli() -> None:
     """Voucher signing keys."""
@@ -183,6 +220,22 @@ def devices_enroll(store_code: str, name: str, base_url: str):
     click.echo(f"{base_url.rstrip('/')}/store/enroll?token={token}")
 
 
+@devices_cli.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def devices_revoke(prefix: str):
+    """Revoke a tablet's enrolment (lost or stolen tablet): it is signed out at once."""
+    from hub.auth.models import Device
+    from hub.hq import admin
+
+    device = db.session.scalar(sa.select(Device).where(Device.token_prefix == prefix))
+    if device is None:
+        raise click.ClickException(f"no tablet with prefix {prefix!r}")
+    admin.revoke_device(db.session, *_cli_scope_actor(), device)
+    db.session.commit()
+    click.echo(f"revoked tablet {device.name} ({prefix})")
+
+
 @click.group("users")
 def users_cli() -> None:
     """Manage people: store staff (PIN) and HQ staff (password)."""
@@ -222,6 +275,55 @@ def users_create(role: str, name: str, store_code: str | None, staff_number: str
            store_id=user.store_id, after={"role": role})
     db.session.commit()
     click.echo(f"created {role} {name} (id {user.id})")
+
+
+@users_cli.command("list")
+@with_appcontext
+def users_list():
+    """People: id, role, store, sign-in name, locked or inactive."""
+    from hub.auth.models import User
+    from hub.models import utcnow
+
+    now = utcnow()
+    for user in db.session.scalars(sa.select(User).order_by(User.id)):
+        flags = [f for f, on in (("inactive", not user.active),
+                                 ("locked", bool(user.locked_until and user.locked_until > now)))
+                 if on]
+        click.echo(f"{user.id:>5}  {user.role:<10} store={user.store_id or '-':<6} "
+                   f"{user.email or '#' + (user.staff_number or '')}  {user.name}  "
+                   f"{' '.join(flags)}")
+
+
+@users_cli.command("deactivate")
+@click.argument("user_id", type=int)
+@with_appcontext
+def users_deactivate(user_id: int):
+    """Stop a person signing in (their history stays)."""
+    from hub.auth.models import User
+    from hub.hq import admin
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise click.ClickException(f"no user {user_id}")
+    admin.set_user_active(db.session, *_cli_scope_actor(), user, False)
+    db.session.commit()
+    click.echo(f"deactivated {user.name}")
+
+
+@users_cli.command("unlock")
+@click.argument("user_id", type=int)
+@with_appcontext
+def users_unlock(user_id: int):
+    """Lift a lock-out after too many wrong passwords or PINs."""
+    from hub.auth.models import User
+    from hub.hq import admin
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise click.ClickException(f"no user {user_id}")
+    admin.unlock_user(db.session, *_cli_scope_actor(), user)
+    db.session.commit()
+    click.echo(f"unlocked {user.name}")
 
 
 # --- demo and worker ------------------------------------------------------------------------
@@ -388,6 +490,30 @@ def bench_pipeline(n: int, workers: int, speed: float, admin_url: str):
     for bar in bars.values():
         bar.close()
     for line in report(figures):
+        click.echo(line)
+
+
+@bench_cli.command("hq")
+@click.option("--stores", "n_stores", default=1_000, show_default=True)
+@click.option("--returns", "n_returns", default=100_000, show_default=True)
+@click.option("--days", default=90, show_default=True, help="Spread of the history.")
+@click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="A PostgreSQL server where a scratch database is made.")
+def bench_hq(n_stores: int, n_returns: int, days: int, admin_url: str):
+    """HQ dashboard time to first paint with many stores and returns in PostgreSQL."""
+    from tqdm import tqdm
+
+    from hub.hq.bench import browser_first_paint, prepare, report, time_pages
+    from hub.intake.bench import fresh_database
+
+    database_url = fresh_database(admin_url, "homing_bench_hq")
+    with tqdm(total=n_returns, unit="return", file=sys.stderr, disable=None,
+              desc="seeding") as bar:
+        app, stores, seeded = prepare(database_url, n_stores, n_returns, days, bar.update)
+    click.echo("timing the dashboard ...", err=True)
+    pages = time_pages(app)
+    paint = browser_first_paint(app)
+    for line in report(stores, n_returns, seeded, pages, paint):
         click.echo(line)
 
 

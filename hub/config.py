@@ -72,6 +72,8 @@ class Defaults:
     MAIL_SMTP_STARTTLS = True
     MAIL_FROM = "returns@homing.invalid"
     HQ_ALERT_EMAIL: str | None = None  # where refund-deadline alerts go
+    # The HQ dashboard's calendar: "today" and "last 7 days" are whole days in this zone.
+    HQ_TIMEZONE = "UTC"
 
 
 def database_uri(url: str | None, instance_path: str) -> str:

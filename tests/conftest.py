@@ -21,7 +21,9 @@ from hub.extensions import db
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("HOMING_TEST_PG_ADMIN_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("HOMING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per xdist worker, so one worker's FLUSHDB never hits another's locks.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+REDIS_URL = os.environ.get("HOMING_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 
 def _unavailable(what: str, exc: Exception):
@@ -62,6 +64,16 @@ def app(pg_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     application = make_app(pg_url, tmp_path_factory)
+
+    @application.before_request
+    def _forget_the_previous_user():
+        # The tests hold one app context open, so `g` outlives a request here (in production
+        # each request has its own); without this, Flask-Login would reuse the user of the
+        # previous request, even one made by another test client.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     with application.app_context():
         upgrade(directory=str(application.extensions["migrate"].directory))
         db.engine.dispose()

@@ -82,3 +82,5 @@ class ConnectorStatus(Base):
     last_error: Mapped[str] = mapped_column(sa.String(1000), default="")
     throttled_total: Mapped[int] = mapped_column(default=0)
     cursor: Mapped[dict] = mapped_column(JsonDoc, default=dict)  # e.g. last report date pulled
+    # Set by an admin in HQ ("job:<name>" rows): the periodic job is skipped until resumed.
+    paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -7,10 +7,11 @@ from flask import g, jsonify, request
 
 from hub.api import bp
 from hub.api.common import int_arg, require
-from hub.audit.service import Actor, record
+from hub.audit.service import Actor
 from hub.extensions import db
+from hub.hq.access import Scope
+from hub.hq.queues import QueueError, replay_message
 from hub.models import iso
-from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage
 from hub.web.errors import Problem
 
@@ -47,18 +48,14 @@ def list_outbox():
 @require("admin", "hq_ops")
 def replay_outbox(message_id: int):
     """Put a dead or failed message back in line; audited."""
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        raise Problem(404, "message_not_found", "Message not found",
-                      f"No outbox message {message_id}.")
-    if message.status not in ("dead", "failed"):
-        raise Problem(409, "not_replayable", "Nothing to replay",
-                      f"The message is {message.status}; only dead or failed messages are "
-                      "replayed.")
-    before = {"status": message.status, "attempts": message.attempts,
-              "last_error": message.last_error}
-    outbox.replay(db.session, message_id)
-    record(db.session, Actor("api_key", g.principal.id, g.principal.label), "outbox.replayed",
-           "outbox_message", message_id, before=before, after={"status": "pending"})
+    principal = g.principal
+    scope = Scope(None, principal.role, principal.store_id, principal.label)
+    try:
+        message = replay_message(db.session, scope,
+                                 Actor("api_key", principal.id, principal.label), message_id)
+    except QueueError as exc:
+        status = 404 if exc.code == "message_not_found" else 409
+        raise Problem(status, exc.code, "Nothing to replay" if status == 409 else
+                      "Message not found", str(exc)) from exc
     db.session.commit()
     return jsonify(message_to_dict(message))

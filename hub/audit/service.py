@@ -73,3 +73,33 @@ def verify_chain(session: Session) -> int | None:
             return event.id
         prev_hash = event.hash
     return None
+
+
+def search(session: Session, *, action: str = "", subject: str = "", actor: str = "",
+           store: str = "", since: datetime | None = None, until: datetime | None = None,
+           before_id: int | None = None, limit: int = 50) -> list[AuditEvent]:
+    """Newest first. ``action`` matches a prefix ("intake." finds every intake event),
+    ``subject`` is "type" or "type:id", ``actor`` a part of the actor's name, ``store`` a
+    store code."""
+    from hub.stores.models import Store
+
+    query = sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if subject:
+        kind, _, ident = subject.partition(":")
+        query = query.where(AuditEvent.subject_type == kind)
+        if ident:
+            query = query.where(AuditEvent.subject_id == ident)
+    if actor:
+        query = query.where(AuditEvent.actor_label.ilike(f"%{actor}%"))
+    if store:
+        query = query.where(AuditEvent.store_id.in_(
+            sa.select(Store.id).where(Store.code == store)))
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at < until)
+    if before_id:
+        query = query.where(AuditEvent.id < before_id)
+    return list(session.scalars(query))

@@ -70,13 +70,46 @@ def seed_demo(app: Flask) -> dict[str, str]:
     _ensure_demo_key()
     _ensure_demo_orders()
     store = _ensure_demo_tablet()
+    _ensure_hq_people()
     db.session.commit()
+    _ensure_sample_history(store)
     return {"API key (admin)": DEMO_API_KEY,
             "Shopper order": f"{DEMO_ORDERS[0]['order_id']} with postal code 10001",
             "Store tablet": f"/store/enroll?token={DEMO_DEVICE_TOKEN}",
             "Store staff": f"{store.name} ({store.code}): clerk {DEMO_CLERK[0]} PIN "
                            f"{DEMO_CLERK[1]}, supervisor {DEMO_SUPERVISOR[0]} PIN "
-                           f"{DEMO_SUPERVISOR[1]}"}
+                           f"{DEMO_SUPERVISOR[1]}",
+            "HQ console": "/hq/",
+            "HQ sign-in": f"{DEMO_HQ_ADMIN[0]} / {DEMO_HQ_ADMIN[1]} (admin)"}
+
+
+DEMO_HQ_ADMIN = ("hq@example.com", "homing-demo-hq")
+SAMPLE_RETURNS = 1200
+
+
+def _ensure_hq_people() -> None:
+    from hub.auth.models import User
+    from hub.auth.service import create_user
+
+    if db.session.scalar(sa.select(User).where(User.email == DEMO_HQ_ADMIN[0])) is None:
+        create_user(db.session, name="Harper HQ", role="admin", email=DEMO_HQ_ADMIN[0],
+                    password=DEMO_HQ_ADMIN[1])
+
+
+def _ensure_sample_history(demo: Store) -> None:
+    """A month of returns across the chain, so the HQ dashboard has something to show. The
+    demo tablet's store is left out: its counter starts empty for the walk-through."""
+    from hub.hq import sample
+    from hub.models import utcnow
+    from hub.orders.models import Order
+
+    if db.session.scalar(sa.select(Order.id).where(
+            Order.external_id.startswith(sample.PREFIX)).limit(1)) is not None:
+        return
+    store_ids = db.session.scalars(sa.select(Store.id).where(Store.active, Store.id != demo.id)
+                                   .order_by(Store.id)).all()
+    sample.insert(db.session, sample.plan(store_ids, SAMPLE_RETURNS, utcnow()))
+    db.session.commit()
 
 
 DEMO_DEVICE_TOKEN = "dev_demo0000_demo-tablet-token-for-local-use-only"

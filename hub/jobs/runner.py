@@ -27,6 +27,44 @@ def periodic(name: str, every_seconds: float):
     return register
 
 
+def job_row(session, name: str):
+    """The health row of a periodic job ("job:<name>"), created on first use."""
+    from hub.amazon.models import ConnectorStatus
+
+    key = f"job:{name}"
+    row = session.get(ConnectorStatus, key)
+    if row is None:
+        row = ConnectorStatus(name=key, cursor={}, throttled_total=0, last_error="",
+                              paused=False)
+        session.add(row)
+    return row
+
+
+def run_job(app: Flask, name: str, func: Callable[[Flask], None]) -> None:
+    """Run one periodic job unless an admin paused it in HQ, and record how it went (HQ's
+    connector health reads these rows). A failure is recorded, then raised to the caller."""
+    from hub.models import utcnow
+
+    with app.app_context():
+        if job_row(db.session, name).paused:
+            db.session.rollback()
+            log.info("periodic job %s is paused", name)
+            return
+        db.session.rollback()
+    try:
+        func(app)
+    except Exception as exc:
+        with app.app_context():
+            db.session.rollback()
+            row = job_row(db.session, name)
+            row.last_error_at, row.last_error = utcnow(), f"{type(exc).__name__}: {exc}"[:1000]
+            db.session.commit()
+        raise
+    with app.app_context():
+        job_row(db.session, name).last_success_at = utcnow()
+        db.session.commit()
+
+
 class InProcessRunner:
     def __init__(self, app: Flask, tick_seconds: float = 2.0):
         self.app, self.tick = app, tick_seconds
@@ -55,7 +93,7 @@ class InProcessRunner:
                 if now - self._last_run.get(name, 0) >= every:
                     self._last_run[name] = now
                     try:
-                        func(self.app)
+                        run_job(self.app, name, func)
                     except Exception:
                         db.session.rollback()
                         log.exception("periodic job %s failed", name)

@@ -63,11 +63,11 @@ def relay_outbox(limit: int = 500) -> int:
 
 
 def run_periodic(name: str) -> None:
-    from hub.jobs.runner import PERIODIC, load_periodic_jobs
+    from hub.jobs.runner import PERIODIC, load_periodic_jobs, run_job
 
     load_periodic_jobs()
     for job_name, _every, func in PERIODIC:
         if job_name == name:
-            func(current_app)
+            run_job(current_app._get_current_object(), name, func)
             return
     raise LookupError(f"no periodic job named {name!r}")

@@ -73,42 +73,55 @@ def validate_policy(doc: object) -> list[dict]:
             except (MoneyError, InvalidOperation, ValueError):
                 fail(f"{path}.{currency}", f"{amount!r} is not an amount in {currency}")
 
+    def section(parent: dict, name: str, path: str) -> dict:
+        """A nested object; a value of another type is reported and read as empty."""
+        value = parent.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            fail(path, "must be a JSON object")
+            return {}
+        return value
+
     if not isinstance(doc, dict):
         return [{"field": "", "message": "the policy must be a JSON object"}]
-    windows = doc.get("windows", {})
+    windows = section(doc, "windows", "windows")
     days(windows.get("default_days"), "windows.default_days")
     for group in ("by_channel", "by_marketplace", "by_category"):
-        for key, value in (windows.get(group) or {}).items():
+        for key, value in section(windows, group, f"windows.{group}").items():
             days(value, f"windows.{group}.{key}")
-    for channel in (windows.get("by_channel") or {}):
+    for channel in section(windows, "by_channel", "windows.by_channel"):
         if channel not in CHANNELS:
             fail(f"windows.by_channel.{channel}", f"unknown channel (one of {', '.join(CHANNELS)})")
-    refunds = doc.get("refunds", {})
-    grades = refunds.get("grade_percent", {})
+    refunds = section(doc, "refunds", "refunds")
+    grades = section(refunds, "grade_percent", "refunds.grade_percent")
     if set(grades) != set(GRADES):
         fail("refunds.grade_percent", f"must give a percentage for each grade {', '.join(GRADES)}")
     for grade, pct in grades.items():
         if not isinstance(pct, int | float) or not 0 <= pct <= 100:
             fail(f"refunds.grade_percent.{grade}", "must be a percentage from 0 to 100")
-    for category, pct in (refunds.get("restocking_percent") or {}).items():
+    for category, pct in section(refunds, "restocking_percent",
+                                 "refunds.restocking_percent").items():
         if not isinstance(pct, int | float) or not 0 <= pct <= 100:
             fail(f"refunds.restocking_percent.{category}", "must be a percentage from 0 to 100")
     if refunds.get("shipping") not in SHIPPING_RULES:
         fail("refunds.shipping", f"must be one of {', '.join(SHIPPING_RULES)}")
-    approvals = doc.get("approvals", {})
+    approvals = section(doc, "approvals", "approvals")
+    auto_accept = section(doc, "auto_accept", "auto_accept")
     amounts(approvals.get("amount", {}), "approvals.amount")
-    amounts(doc.get("auto_accept", {}).get("amount", {}), "auto_accept.amount")
+    amounts(auto_accept.get("amount", {}), "auto_accept.amount")
     for path, value in (("approvals.grades", approvals.get("grades", [])),
-                        ("auto_accept.grades", doc.get("auto_accept", {}).get("grades", []))):
+                        ("auto_accept.grades", auto_accept.get("grades", []))):
         if not isinstance(value, list) or any(g not in GRADES for g in value):
             fail(path, f"must be a list of grades from {', '.join(GRADES)}")
-    risk = doc.get("risk", {})
+    risk = section(doc, "risk", "risk")
     amounts(risk.get("high_value", {}), "risk.high_value")
     for key in ("supervisor_score", "review_score"):
         if not isinstance(risk.get(key), int) or not 0 <= risk[key] <= 100:
             fail(f"risk.{key}", "must be a score from 0 to 100")
     days(doc.get("voucher_ttl_days"), "voucher_ttl_days")
-    if not isinstance(doc.get("intake", {}).get("accept_at_other_stores", True), bool):
+    if not isinstance(section(doc, "intake", "intake").get("accept_at_other_stores", True),
+                      bool):
         fail("intake.accept_at_other_stores", "must be true or false")
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")

@@ -13,6 +13,7 @@ class Refund(Timestamped, Base):
     same idempotency key, never re-created."""
 
     __tablename__ = "refunds"
+    __table_args__ = (sa.Index("ix_refunds_created_at", "created_at"),)  # HQ's date ranges
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rma_id: Mapped[int] = mapped_column(sa.ForeignKey("return_authorizations.id"), index=True)

@@ -15,6 +15,7 @@ class ReturnAuthorization(Timestamped, Base):
     """An RMA: the shopper's permission to hand back some units of one order."""
 
     __tablename__ = "return_authorizations"
+    __table_args__ = (sa.Index("ix_rma_created_at", "created_at"),)  # HQ's date ranges
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(24), unique=True)
