@@ -499,21 +499,29 @@ def bench_pipeline(n: int, workers: int, speed: float, admin_url: str):
 @click.option("--days", default=90, show_default=True, help="Spread of the history.")
 @click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
               show_default=True, help="A PostgreSQL server where a scratch database is made.")
-def bench_hq(n_stores: int, n_returns: int, days: int, admin_url: str):
+@click.option("--reuse", is_flag=True,
+              help="Time the database an earlier run seeded (same sizes) instead of re-seeding.")
+def bench_hq(n_stores: int, n_returns: int, days: int, admin_url: str, reuse: bool):
     """HQ dashboard time to first paint with many stores and returns in PostgreSQL."""
     from tqdm import tqdm
 
-    from hub.hq.bench import browser_first_paint, prepare, report, time_pages
+    from hub.hq import bench
     from hub.intake.bench import fresh_database
 
-    database_url = fresh_database(admin_url, "homing_bench_hq")
-    with tqdm(total=n_returns, unit="return", file=sys.stderr, disable=None,
-              desc="seeding") as bar:
-        app, stores, seeded = prepare(database_url, n_stores, n_returns, days, bar.update)
+    name = "homing_bench_hq"
+    reused = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    if reuse and bench.existing(reused) == (n_stores, n_returns):
+        app, stores, seeded = bench.make_app(reused), n_stores, 0.0
+    else:
+        database_url = fresh_database(admin_url, name)
+        with tqdm(total=n_returns, unit="return", file=sys.stderr, disable=None,
+                  desc="seeding") as bar:
+            app, stores, seeded = bench.prepare(database_url, n_stores, n_returns, days,
+                                                bar.update)
     click.echo("timing the dashboard ...", err=True)
-    pages = time_pages(app)
-    paint = browser_first_paint(app)
-    for line in report(stores, n_returns, seeded, pages, paint):
+    pages = bench.time_pages(app)
+    paint = bench.browser_first_paint(app)
+    for line in bench.report(stores, n_returns, seeded, pages, paint):
         click.echo(line)
 
 

@@ -80,6 +80,7 @@ class StoreRow:
     latitude: float
     longitude: float
     capacity: int
+    active: bool = True
     intakes: int = 0
     completed: int = 0
     accepted: int = 0
@@ -145,24 +146,14 @@ def figures(session: Session, rng: Range, scope: Scope, now: datetime) -> Figure
     scope.require("dashboard.view")
     result = Figures(range=rng)
     stores = _stores(session, scope)
-    _intake_counts(session, rng, scope, stores)
-    _decisions(session, rng, scope, stores)
-    _refund_values(session, rng, scope, stores)
-    for row in stores.values():
-        result.intakes += row.intakes
-        result.completed += row.completed
-        result.accepted += row.accepted
-        result.rejected += row.rejected
-        for currency, amount in row.refund_value.items():
-            result.refund_value[currency] = result.refund_value.get(currency, 0) + amount
-    result.refunds = _refund_count(session, rng, scope)
-    result.map_stores = list(stores.values())
+    _intakes(session, rng, scope, stores, result)
+    _units(session, rng, scope, stores, result)
+    _refunds(session, rng, scope, stores, result)
+    result.map_stores = [s for s in stores.values() if s.active]
     result.stores = sorted((s for s in stores.values() if s.intakes or s.refund_value),
                            key=lambda s: (-s.intakes, s.code))
     result.issued, result.volume = _volume(session, rng, scope)
     result.reasons = _reasons(session, rng, scope)
-    result.grades, result.dispositions = _grades_and_dispositions(session, rng, scope)
-    result.hours_to_dropoff, result.hours_to_refund = _speed(session, rng, scope)
     result.vouchers_waiting = _vouchers_waiting(session, scope, now)
     result.refunds_waiting = _refunds_waiting(session, scope, now)
     result.near_capacity = _near_capacity(session, scope, stores, now)
@@ -170,53 +161,82 @@ def figures(session: Session, rng: Range, scope: Scope, now: datetime) -> Figure
 
 
 def _stores(session: Session, scope: Scope) -> dict[int, StoreRow]:
+    """Every store in scope; a deactivated one keeps its history in the figures and the
+    table, but leaves the map."""
     query = _scoped(sa.select(Store.id, Store.code, Store.name, Store.latitude, Store.longitude,
-                              Store.daily_capacity).where(Store.active), Store.id, scope)
+                              Store.daily_capacity, Store.active), Store.id, scope)
     return {row.id: StoreRow(*row) for row in session.execute(query)}
 
 
-def _row(stores: dict[int, StoreRow], store_id: int) -> StoreRow | None:
-    return stores.get(store_id)  # a deactivated store's history stays out of today's table
+def _hours(seconds, count: int) -> float | None:
+    return float(seconds) / count / 3600 if count else None
 
 
-def _intake_counts(session: Session, rng: Range, scope: Scope, stores) -> None:
+def _intakes(session: Session, rng: Range, scope: Scope, stores, result: Figures) -> None:
+    """Drop-offs in the range per store, how many are completed, and the time each voucher
+    took to reach the counter: one pass over the range's intakes."""
+    waited = _seconds_between(session, Intake.started_at, ReturnAuthorization.created_at)
     query = _scoped(
-        sa.select(Intake.store_id, sa.func.count(),
-                  sa.func.count(Intake.completed_at))
+        sa.select(Intake.store_id, sa.func.count(), sa.func.count(Intake.completed_at),
+                  sa.func.sum(waited))
+        .join(ReturnAuthorization, ReturnAuthorization.id == Intake.rma_id)
         .where(_in(Intake.started_at, rng)).group_by(Intake.store_id), Intake.store_id, scope)
-    for store_id, total, completed in session.execute(query):
-        if row := _row(stores, store_id):
-            row.intakes, row.completed = total, completed
+    total_wait = 0.0
+    for store_id, count, completed, wait in session.execute(query):
+        row = stores[store_id]
+        row.intakes, row.completed = count, completed
+        result.intakes += count
+        result.completed += completed
+        total_wait += float(wait or 0)
+    result.hours_to_dropoff = _hours(total_wait, result.intakes)
 
 
-def _decisions(session: Session, rng: Range, scope: Scope, stores) -> None:
+def _units(session: Session, rng: Range, scope: Scope, stores, result: Figures) -> None:
+    """Decisions, grades and dispositions of the units of intakes completed in the range:
+    one pass over their return lines."""
+    line = ReturnLine
     query = _scoped(
-        sa.select(Intake.store_id, ReturnLine.acceptance_status, sa.func.count())
-        .join(ReturnLine, ReturnLine.rma_id == Intake.rma_id)
-        .where(_in(Intake.completed_at, rng),
-               ReturnLine.acceptance_status.in_(("accepted", "rejected")))
-        .group_by(Intake.store_id, ReturnLine.acceptance_status), Intake.store_id, scope)
-    for store_id, status, n in session.execute(query):
-        if row := _row(stores, store_id):
-            setattr(row, status, n)
-
-
-def _refund_values(session: Session, rng: Range, scope: Scope, stores) -> None:
-    query = _scoped(
-        sa.select(Intake.store_id, Refund.currency, sa.func.sum(Refund.amount))
-        .join(Intake, Intake.id == Refund.intake_id)
-        .where(_in(Refund.created_at, rng)).group_by(Intake.store_id, Refund.currency),
+        sa.select(Intake.store_id, line.acceptance_status, line.grade, line.disposition,
+                  sa.func.count())
+        .join(line, line.rma_id == Intake.rma_id).where(_in(Intake.completed_at, rng))
+        .group_by(Intake.store_id, line.acceptance_status, line.grade, line.disposition),
         Intake.store_id, scope)
-    for store_id, currency, amount in session.execute(query):
-        if row := _row(stores, store_id):
-            row.refund_value[currency] = int(amount or 0)
+    grades: dict[str, int] = defaultdict(int)
+    dispositions: dict[str, int] = defaultdict(int)
+    for store_id, status, grade, disposition, n in session.execute(query):
+        if status in ("accepted", "rejected"):
+            setattr(stores[store_id], status, getattr(stores[store_id], status) + n)
+            setattr(result, status, getattr(result, status) + n)
+        if grade:
+            grades[grade] += n
+        if status == "accepted" and disposition:
+            dispositions[disposition] += n
+    result.grades = sorted(grades.items())
+    result.dispositions = sorted(dispositions.items(), key=lambda r: (-r[1], r[0]))
 
 
-def _refund_count(session: Session, rng: Range, scope: Scope) -> int:
-    query = _scoped(sa.select(sa.func.count()).select_from(Refund)
-                    .join(Intake, Intake.id == Refund.intake_id)
-                    .where(_in(Refund.created_at, rng)), Intake.store_id, scope)
-    return session.scalar(query) or 0
+def _refunds(session: Session, rng: Range, scope: Scope, stores, result: Figures) -> None:
+    """Refund value of refunds created in the range, and the time from drop-off to Amazon's
+    confirmation of refunds confirmed in the range: one pass over both."""
+    created, confirmed = _in(Refund.created_at, rng), _in(Refund.succeeded_at, rng)
+    took = _seconds_between(session, Refund.succeeded_at, Intake.completed_at)
+    query = _scoped(
+        sa.select(Intake.store_id, Refund.currency,
+                  sa.func.sum(sa.case((created, Refund.amount), else_=0)),
+                  sa.func.count(sa.case((created, 1))),
+                  sa.func.sum(sa.case((confirmed, took))),
+                  sa.func.count(sa.case((confirmed, 1))))
+        .join(Intake, Intake.id == Refund.intake_id).where(sa.or_(created, confirmed))
+        .group_by(Intake.store_id, Refund.currency), Intake.store_id, scope)
+    total_took, n_confirmed = 0.0, 0
+    for store_id, currency, amount, count, seconds, n in session.execute(query):
+        if count:
+            stores[store_id].refund_value[currency] = int(amount)
+            result.refund_value[currency] = result.refund_value.get(currency, 0) + int(amount)
+            result.refunds += count
+        total_took += float(seconds or 0)
+        n_confirmed += n
+    result.hours_to_refund = _hours(total_took, n_confirmed)
 
 
 def _volume(session: Session, rng: Range, scope: Scope) -> tuple[int, list]:
@@ -240,40 +260,6 @@ def _reasons(session: Session, rng: Range, scope: Scope) -> list[tuple[str, int]
         .where(_in(ReturnAuthorization.created_at, rng)).group_by(ReturnLine.reason_code),
         ReturnAuthorization.chosen_store_id, scope)
     return sorted(session.execute(query).all(), key=lambda r: (-r[1], r[0]))
-
-
-def _grades_and_dispositions(session: Session, rng: Range, scope: Scope):
-    query = _scoped(
-        sa.select(ReturnLine.grade, ReturnLine.disposition, ReturnLine.acceptance_status,
-                  sa.func.count())
-        .join(Intake, Intake.rma_id == ReturnLine.rma_id)
-        .where(_in(Intake.completed_at, rng), ReturnLine.grade.is_not(None))
-        .group_by(ReturnLine.grade, ReturnLine.disposition, ReturnLine.acceptance_status),
-        Intake.store_id, scope)
-    grades: dict[str, int] = defaultdict(int)
-    dispositions: dict[str, int] = defaultdict(int)
-    for grade, disposition, status, n in session.execute(query):
-        grades[grade] += n
-        if status == "accepted" and disposition:
-            dispositions[disposition] += n
-    return sorted(grades.items()), sorted(dispositions.items(), key=lambda r: (-r[1], r[0]))
-
-
-def _speed(session: Session, rng: Range, scope: Scope) -> tuple[float | None, float | None]:
-    """Average hours from voucher to drop-off (intakes started in the range) and from
-    drop-off to Amazon's confirmation (refunds confirmed in the range)."""
-    to_dropoff = session.scalar(_scoped(
-        sa.select(sa.func.avg(_seconds_between(session, Intake.started_at,
-                                               ReturnAuthorization.created_at)))
-        .join(ReturnAuthorization, ReturnAuthorization.id == Intake.rma_id)
-        .where(_in(Intake.started_at, rng)), Intake.store_id, scope))
-    to_refund = session.scalar(_scoped(
-        sa.select(sa.func.avg(_seconds_between(session, Refund.succeeded_at,
-                                               Intake.completed_at)))
-        .join(Intake, Intake.id == Refund.intake_id)
-        .where(_in(Refund.succeeded_at, rng)), Intake.store_id, scope))
-    return (None if to_dropoff is None else float(to_dropoff) / 3600,
-            None if to_refund is None else float(to_refund) / 3600)
 
 
 def _age_buckets(session: Session, column, where: list, now: datetime):
