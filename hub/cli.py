@@ -346,6 +346,9 @@ def demo(host: str, port: int, no_serve: bool):
     if app.config.get("MOUNT_SANDBOX") and not app.config.get("AMAZON_ENDPOINT"):
         # Refunds go to the built-in SP-API sandbox this very server mounts.
         app.config["AMAZON_ENDPOINT"] = f"{base}/sandbox/spapi"
+        from hub.demo.seed import amazon_only_orders
+
+        app.extensions["homing_sandbox"].add_orders(amazon_only_orders())
     click.echo(f"\nHoming demo — database {app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo(f"  open            {base}/")
     click.echo(f"  API health      {base}/api/v1/health")

@@ -59,6 +59,9 @@ class Defaults:
     AMAZON_LWA_URL: str | None = None  # None: Amazon's, or the endpoint in sandbox mode
     AMAZON_CREDENTIALS_FILE: str | None = None  # JSON; else python-amazon-sp-api's env vars
     AMAZON_RATE_MULTIPLIER = 1.0  # our token buckets' speed (benchmarks with a fast sandbox)
+    # [["SELLER_ID", "MARKETPLACE_ID"], ...]: accounts asked for orders shoppers type that
+    # Homing has not seen (besides the accounts of the orders it has).
+    AMAZON_ACCOUNTS: list = []
 
     # Finance
     FINANCE_WEBHOOK_URL: str | None = None

@@ -196,7 +196,8 @@ def dashboard_panel():
                            args=request.args)
 
 
-DASHBOARD_TABLES = ("stores", "volume", "reasons", "grades", "dispositions", "backlog")
+DASHBOARD_TABLES = ("stores", "volume", "reasons", "grades", "dispositions", "backlog",
+                    "capacity")
 
 
 @bp.get("/dashboard.csv")
@@ -221,6 +222,10 @@ def dashboard_csv():
         return _csv("homing-backlog.csv", ["what", "age", "count"],
                     [*(["vouchers_not_dropped_off", a, n] for a, n in fig.vouchers_waiting),
                      *(["refunds_pending", a, n] for a, n in fig.refunds_waiting)])
+    if table == "capacity":
+        return _csv("homing-near-capacity.csv", ["store", "name", "drop_offs_today",
+                                                 "daily_capacity"],
+                    ([s.code, s.name, n, s.capacity] for s, n in fig.near_capacity))
     rows = {"reasons": fig.reasons, "grades": fig.grades, "dispositions": fig.dispositions}[table]
     return _csv(f"homing-{table}-{span}.csv", [table.rstrip("s"), "units"], rows)
 

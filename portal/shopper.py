@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from hub.amazon import orders as amazon_orders
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
 from hub.models import utcnow
@@ -70,6 +71,18 @@ def find():
                                error=_("Enter your order number and the postal code or e-mail "
                                        "address on the order.")), 422
     order = service.find_order_for_shopper(db.session, order_id, proof)
+    if order is None and not service.order_known(db.session, order_id):
+        # Not seen yet: an Amazon order can be read from Amazon (when connected) and kept.
+        try:
+            if amazon_orders.lookup_from_app(current_app, db.session, order_id.strip(),
+                                             "@" in proof, utcnow()) is not None:
+                db.session.commit()
+                order = service.find_order_for_shopper(db.session, order_id, proof)
+        except amazon_orders.LookupUnavailable:
+            db.session.rollback()
+            return render_template("shopper/start.html", order_id=order_id,
+                                   error=_("We could not reach Amazon to look up this order. "
+                                           "Please try again in a few minutes.")), 503
     if order is None:
         return render_template("shopper/start.html", order_id=order_id,
                                error=_("We could not find an order with this number and postal "

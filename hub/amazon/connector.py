@@ -239,6 +239,23 @@ class Connector:
                          lambda: client.get_report_document(document_id)).payload
         return self._download(meta["url"], meta.get("compressionAlgorithm"))
 
+    def order(self, marketplace_id: str, order_id: str, *, with_email: bool = False
+              ) -> dict | None:
+        """getOrder, or None when Amazon does not know the order. The buyer's e-mail is
+        personal data: asked for (through a Restricted Data Token) only when ``with_email``."""
+        client = self._client(Orders, marketplace_id)
+        extra = {"RestrictedResources": ["buyerInfo"]} if with_email else {}
+        if with_email:
+            wait = self.buckets.take(self.seller_id, "createRestrictedDataToken")
+            if wait > 0:
+                raise Throttled("createRestrictedDataToken", wait)
+        try:
+            return self.call("getOrder", lambda: client.get_order(order_id, **extra)).payload
+        except AmazonError as exc:
+            if exc.status == 404 or exc.code == "NotFound":
+                return None
+            raise
+
     def order_items(self, marketplace_id: str, order_id: str) -> list[dict]:
         client = self._client(Orders, marketplace_id)
         return self.call("getOrderItems",

@@ -75,12 +75,39 @@ def seed_demo(app: Flask) -> dict[str, str]:
     _ensure_sample_history(store)
     return {"API key (admin)": DEMO_API_KEY,
             "Shopper order": f"{DEMO_ORDERS[0]['order_id']} with postal code 10001",
+            "Amazon order": f"{AMAZON_ONLY_ORDER} (only at the sandbox's Amazon until looked up)",
             "Store tablet": f"/store/enroll?token={DEMO_DEVICE_TOKEN}",
             "Store staff": f"{store.name} ({store.code}): clerk {DEMO_CLERK[0]} PIN "
                            f"{DEMO_CLERK[1]}, supervisor {DEMO_SUPERVISOR[0]} PIN "
                            f"{DEMO_SUPERVISOR[1]}",
             "HQ console": "/hq/",
             "HQ sign-in": f"{DEMO_HQ_ADMIN[0]} / {DEMO_HQ_ADMIN[1]} (admin)"}
+
+
+AMAZON_ONLY_ORDER = "114-8800000-0000088"
+
+
+def amazon_only_orders() -> list[dict]:
+    """An order the demo's Amazon sandbox has and Homing has not: typing it in the shopper
+    portal reads it from the Orders API (and keeps it)."""
+    from datetime import timedelta
+
+    from hub.models import utcnow
+
+    delivered = utcnow() - timedelta(days=2)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return [{"AmazonOrderId": AMAZON_ONLY_ORDER, "seller_id": "A1DEMOSELLER",
+             "MarketplaceId": "ATVPDKIKX0DER", "currency": "USD", "OrderStatus": "Shipped",
+             "PurchaseDate": (delivered - timedelta(days=3)).strftime(stamp),
+             "LatestDeliveryDate": delivered.strftime(stamp),
+             "ShippingAddress": {"Name": "Alex Demo", "AddressLine1": "20 W 34th St",
+                                 "City": "New York", "StateOrRegion": "NY",
+                                 "PostalCode": "10001", "CountryCode": "US"},
+             "BuyerInfo": {"BuyerEmail": "alex@example.com"},
+             "items": [{"OrderItemId": "40000000000088", "SellerSKU": "BOOT-HIKE-42",
+                        "ASIN": "B0DEMOBOOT", "Title": "Hiking boots (EU 42)",
+                        "QuantityOrdered": 1, "QuantityShipped": 1, "ItemPrice": 13900,
+                        "ItemTax": 1234}]}]
 
 
 DEMO_HQ_ADMIN = ("hq@example.com", "homing-demo-hq")

@@ -94,9 +94,11 @@ def _drop_off(r: SampleReturn, rng: random.Random, now: datetime) -> None:
     r.intake_status, r.status = "completed", "completed"
     r.completed_at = r.dropped_at + timedelta(minutes=rng.randint(2, 12))
     for unit in r.units:
-        unit.grade = rng.choices(GRADES, (50, 30, 15, 5))[0]
-        unit.accepted = unit.grade != "D" or rng.random() < .3
-        unit.disposition = DISPOSITIONS[unit.grade] if unit.accepted else None
+        grade = rng.choices(GRADES, (50, 30, 15, 5))[0]
+        unit.accepted = grade != "D" or rng.random() < .3
+        # As at the counter: a rejected unit keeps no grade or disposition on its line.
+        unit.grade = grade if unit.accepted else None
+        unit.disposition = DISPOSITIONS[grade] if unit.accepted else None
     accepted = sum(1 for u in r.units if u.accepted)
     if not accepted:
         return

@@ -166,6 +166,10 @@ def record_unit(session: Session, intake: Intake, unit_id: int, decision: UnitDe
     line.decided_by_id = actor.id if actor.kind == "user" else None
     line.decided_at = now
     session.flush()
+    record(session, actor, "intake.unit_recorded", "intake", intake.id, store_id=intake.store_id,
+           after={"unit": line.id, "reception": decision.reception,
+                  "decision": decision.decision, "grade": line.grade,
+                  "disposition": line.disposition, "reason": line.decision_reason})
     return line
 
 

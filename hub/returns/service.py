@@ -75,6 +75,11 @@ def find_order_for_shopper(session: Session, order_id: str, proof: str) -> Order
     return None
 
 
+def order_known(session: Session, order_id: str) -> bool:
+    return session.scalar(sa.select(Order.id).where(Order.external_id == order_id.strip())
+                          .limit(1)) is not None
+
+
 def taken_units(session: Session, order: Order) -> dict[int, set[int]]:
     rows = session.execute(
         sa.select(ReturnLine.order_line_id, ReturnLine.unit_no)

@@ -25,6 +25,7 @@ def mount_sandbox(app: Flask, prefix: str = PREFIX) -> Emulator:
     csrf.exempt(bp)
     limiter.exempt(bp)
     app.register_blueprint(bp, url_prefix=prefix)
+    app.extensions["homing_sandbox_prefix"] = prefix
     return emulator
 
 

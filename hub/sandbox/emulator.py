@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import secrets
 import threading
 import time
@@ -34,8 +35,12 @@ RATES: dict[str, tuple[float, int]] = {
     "createFeedDocument": (0.5, 15), "createFeed": (0.0083, 15), "getFeed": (2, 15),
     "cancelFeed": (2, 15), "getFeeds": (0.0222, 10), "getFeedDocument": (0.0222, 10),
     "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
-    "getOrder": (0.5, 30), "getOrderItems": (0.5, 30),
+    "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
 }
+# Personal data in the Orders API comes only with a Restricted Data Token for the path.
+RDT_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
+RDT_PATH = re.compile(r"^/orders/v0/orders(/[0-9A-Za-z-]+(/address|/buyerInfo|/orderItems"
+                      r"(/buyerInfo)?)?)?$")
 RETURNS_REPORTS = ("GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE",
                    "GET_XML_RETURNS_DATA_BY_RETURN_DATE",
                    "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA")
@@ -165,6 +170,8 @@ class Emulator:
             self.sellers = {"Atzr|homing-sandbox-refresh-token": "A1DEMOSELLER"}
             self.clients = {"amzn1.application-oa2-client.homing-sandbox": "homing-sandbox-secret"}
             self.tokens: dict[str, tuple[str, datetime]] = {}
+            # RDT -> (seller, {path: data elements}, expiry)
+            self.rdts: dict[str, tuple[str, dict[str, set[str]], datetime]] = {}
             self.buckets: dict[tuple[str, str], Bucket] = {}
             self.rate_multiplier = 1.0
             self.faults: dict[str, list[int]] = {}  # operation -> statuses to answer next
@@ -222,12 +229,44 @@ class Emulator:
     def expire_tokens(self) -> None:
         with self.lock:
             self.tokens.clear()
+            self.rdts.clear()
 
-    def authorize(self, token: str | None, operation: str) -> str:
-        """The seller behind ``token``, after the throttle and any injected fault."""
+    def restricted_token(self, seller: str, body: dict) -> dict:
+        """createRestrictedDataToken: a token for the listed GET paths and data elements."""
+        resources = body.get("restrictedResources")
+        if not isinstance(resources, list) or not resources:
+            raise ApiError(400, "InvalidInput", "restrictedResources is required")
+        granted: dict[str, set[str]] = {}
+        for resource in resources:
+            path, elements = resource.get("path", ""), resource.get("dataElements") or []
+            if resource.get("method") != "GET" or not RDT_PATH.match(path):
+                raise ApiError(400, "InvalidInput",
+                               f"Restricted resource {resource.get('method')} {path} is invalid")
+            unknown = set(elements) - set(RDT_ELEMENTS)
+            if unknown:
+                raise ApiError(400, "InvalidInput",
+                               f"Invalid dataElements: {', '.join(sorted(unknown))}")
+            granted[path] = set(elements)
+        token = "Atz.sprdt|" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.rdts[token] = (seller, granted, self.now() + timedelta(seconds=3600))
+        return {"restrictedDataToken": token, "expiresIn": 3600}
+
+    def granted_elements(self, token: str | None, path: str) -> set[str]:
+        """The personal data ``token`` opens on ``path`` (nothing for a plain access token)."""
+        with self.lock:
+            _seller, paths, _expires = self.rdts.get(token or "", ("", {}, self.now()))
+            return set(paths.get(path, ()))
+
+    def authorize(self, token: str | None, operation: str, path: str = "") -> str:
+        """The seller behind ``token`` (an access token, or a Restricted Data Token for this
+        path), after the throttle and any injected fault."""
         with self.lock:
             self.requests[operation] = self.requests.get(operation, 0) + 1
             seller, expires = self.tokens.get(token or "", ("", self.now()))
+            if token and token.startswith("Atz.sprdt|"):
+                rdt_seller, paths, expires = self.rdts.get(token, ("", {}, self.now()))
+                seller = rdt_seller if path in paths else ""
             if not seller or expires <= self.now():
                 raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
             pending = self.faults.get(operation) or self.faults.get("*")
@@ -278,6 +317,9 @@ class Emulator:
                     "PurchaseDate": order.get("PurchaseDate") or iso(self.now()),
                     "FulfillmentChannel": order.get("FulfillmentChannel", "MFN"),
                     "IsBusinessOrder": bool(order.get("IsBusinessOrder", False)),
+                    "LatestDeliveryDate": order.get("LatestDeliveryDate"),
+                    "ShippingAddress": order.get("ShippingAddress") or {},
+                    "BuyerInfo": order.get("BuyerInfo") or {},
                     "items": items}
             return len(orders)
 
@@ -735,14 +777,27 @@ class Emulator:
 
     # --- orders ---------------------------------------------------------------------------------
 
-    def order(self, seller: str, order_id: str) -> dict:
+    def order(self, seller: str, order_id: str, elements: set[str] = frozenset()) -> dict:
+        """getOrder; the address and buyer's e-mail only with an RDT that grants them."""
         with self.lock:
             order = self._order(order_id)
             if order is None or order["seller_id"] != seller:
                 raise ApiError(404, "NotFound", f"Order {order_id} was not found")
             keys = ("AmazonOrderId", "OrderStatus", "PurchaseDate", "FulfillmentChannel",
                     "IsBusinessOrder", "MarketplaceId")
-            return {"payload": {k: order[k] for k in keys}}
+            payload = {k: order[k] for k in keys}
+            if order.get("LatestDeliveryDate"):
+                payload["LatestDeliveryDate"] = order["LatestDeliveryDate"]
+            address = order.get("ShippingAddress") or {}
+            # Without an RDT Amazon still shows the town and postal code, never the name,
+            # street or phone (the Address model's restricted fields).
+            payload["ShippingAddress"] = (dict(address) if "shippingAddress" in elements else
+                                          {k: address[k] for k in ("City", "StateOrRegion",
+                                                                   "PostalCode", "CountryCode")
+                                           if k in address})
+            if "buyerInfo" in elements:
+                payload["BuyerInfo"] = dict(order.get("BuyerInfo") or {})
+            return {"payload": payload}
 
     def order_items(self, seller: str, order_id: str) -> dict:
         with self.lock:

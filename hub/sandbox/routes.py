@@ -33,7 +33,8 @@ def operation(name: str, status: int = 200):
         @wraps(func)
         def view(*args, **kwargs):
             try:
-                seller = emulator().authorize(request.headers.get("x-amz-access-token"), name)
+                seller = emulator().authorize(request.headers.get("x-amz-access-token"), name,
+                                              _spapi_path())
                 return _answer(func(seller, *args, **kwargs), status, name)
             except ApiError as exc:
                 return _answer({"errors": [{"code": exc.code, "message": exc.message,
@@ -42,6 +43,12 @@ def operation(name: str, status: int = 200):
         return view
 
     return wrap
+
+
+def _spapi_path() -> str:
+    """The request's path as Amazon's (without where the sandbox is mounted)."""
+    prefix = current_app.extensions.get("homing_sandbox_prefix", "")
+    return request.path[len(prefix):] if request.path.startswith(prefix) else request.path
 
 
 def _body() -> dict:
@@ -178,7 +185,15 @@ def order_financial_events(seller, order_id):
 @bp.get("/orders/v0/orders/<order_id>")
 @operation("getOrder")
 def get_order(seller, order_id):
-    return emulator().order(seller, order_id)
+    granted = emulator().granted_elements(request.headers.get("x-amz-access-token"),
+                                          _spapi_path())
+    return emulator().order(seller, order_id, granted)
+
+
+@bp.post("/tokens/2021-03-01/restrictedDataToken")
+@operation("createRestrictedDataToken")
+def create_restricted_data_token(seller):
+    return emulator().restricted_token(seller, _body())
 
 
 @bp.get("/orders/v0/orders/<order_id>/orderItems")

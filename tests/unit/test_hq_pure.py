@@ -78,7 +78,7 @@ def test_sample_history_is_seeded_and_consistent():
         if r.dropped_at:
             assert r.created_at < r.dropped_at <= now
         if r.completed_at:
-            assert all(u.grade for u in r.units)
+            assert all(bool(u.grade) == bool(u.accepted) for u in r.units)
             assert r.refund_amount == r.unit_price * sum(bool(u.accepted) for u in r.units)
         if r.refund_succeeded_at:
             assert r.completed_at < r.refund_succeeded_at <= now
