@@ -470,3 +470,57 @@ def test_one_push_run_at_a_time_across_workers(rq_amazon, client, api_key, sessi
     session.expire_all()
     assert session.get(Refund, refund.id).status == "succeeded"
     assert not redis_conn.exists("homing:amazon-push")  # released after the run
+
+
+def test_a_worker_process_killed_after_create_feed_submits_once(pg_url, sandbox, emu):
+    """The same crash as above, for real: another process, its own database connection,
+    killed with SIGKILL after createFeed. Its transaction dies with it; the next run (here,
+    in this process) finds the feed at Amazon and never sends a second one."""
+    import uuid
+
+    from hub.amazon.bench import _app
+    from hub.extensions import db
+    from hub.intake.bench import fresh_database
+
+    admin = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    name = f"homing_test_kill_{uuid.uuid4().hex[:8]}"
+    database_url = fresh_database(f"{admin}/postgres", name)
+    app = _app(database_url, None, sandbox.url, 1.0)
+    try:
+        _kill_and_resume(app, database_url, sandbox, emu)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        engine = sa.create_engine(f"{admin}/postgres", isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def _kill_and_resume(app, database_url, sandbox, emu) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from hub.amazon import jobs
+    from hub.amazon.bench import seed
+    from hub.extensions import db
+
+    emu.add_orders(seed(app, 3, lambda done, total: None))
+    with app.app_context():
+        outbox.drain(db.session)  # refund intents queued for the push
+        db.session.commit()
+    killed = subprocess.run([sys.executable, "-m", "tests.integration.push_and_die",
+                             database_url, sandbox.url], capture_output=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    assert len(_feeds(emu)) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(FeedSubmission.status)) == "creating"
+        assert {r.status for r in db.session.scalars(sa.select(Refund))} == {"submitting"}
+    jobs.push_refunds(app)
+    with app.app_context():
+        statuses = [r.status for r in db.session.scalars(sa.select(Refund))]
+        assert statuses == ["succeeded"] * 3
+        assert db.session.scalar(sa.select(FeedSubmission.feed_id)) == _feeds(emu)[0]["feedId"]
+    assert len(_feeds(emu)) == 1 and len(emu.state()["applied"]) == 3
