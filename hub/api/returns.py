@@ -96,7 +96,7 @@ def verify_voucher(code: str):
     except VoucherError as exc:
         status = 404 if exc.code == "unknown" else 400 if exc.code == "malformed" else 409
         raise Problem(status, f"voucher_{exc.code}", "Voucher not valid", str(exc)) from None
-    return jsonify({"valid": True, "return": service.return_to_dict(db.session, rma)})
+    return jsonify({"valid": True, "return": service.return_to_dict(db.session, rma, voucher)})
 
 
 @bp.get("/api/v1/returns/<number>/voucher.<fmt>")

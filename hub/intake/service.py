@@ -5,6 +5,7 @@ the refund intent and its side effects (outbox). The caller commits."""
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.audit.service import Actor, record
 from hub.auth.models import User
@@ -194,26 +196,53 @@ def decisions(session: Session, intake: Intake) -> dict[int, UnitDecision | None
 
 # --- pricing ------------------------------------------------------------------------------------
 
+_FAULTS: dict = {"until": 0.0, "faults": {}}
+FAULTS_TTL = 60.0  # seconds; the reason list changes rarely, and is read on every live refund
+
+
+def _seller_fault(session: Session) -> dict[str, bool]:
+    """Which reasons are the seller's fault, cached per process for a minute."""
+    now = time.monotonic()
+    if now >= _FAULTS["until"]:
+        _FAULTS["faults"] = dict(session.execute(
+            sa.select(ReturnReason.code, ReturnReason.seller_fault)).all())
+        _FAULTS["until"] = now + FAULTS_TTL
+    return _FAULTS["faults"]
+
+
+def order_return_lines(session: Session, rma: ReturnAuthorization, order: Order
+                       ) -> list[ReturnLine]:
+    """Every returned unit of the order in one query; this return's own also fill
+    ``rma.lines`` when it is not loaded yet (saving the lazy load)."""
+    lines = list(session.scalars(
+        sa.select(ReturnLine).join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+        .where(OrderLine.order_id == order.id).order_by(ReturnLine.id)))
+    if "lines" in sa.inspect(rma).unloaded:
+        set_committed_value(rma, "lines", [line for line in lines if line.rma_id == rma.id])
+    return lines
+
+
 def live_refund(session: Session, intake: Intake,
-                chosen: Mapping[int, UnitDecision | None] | None = None) -> RefundBreakdown:
+                chosen: Mapping[int, UnitDecision | None] | None = None,
+                order_lines: list[ReturnLine] | None = None) -> RefundBreakdown:
     """What the shopper gets for the units accepted so far, at their grades. Units of the same
-    order accepted in earlier returns count as already returned. ``chosen``: the intake's
-    decisions when the caller already has them."""
+    order accepted in earlier returns count as already returned. ``chosen`` and
+    ``order_lines`` (the order's returned units): when the caller already has them."""
     rma = session.get(ReturnAuthorization, intake.rma_id)
     order = session.get(Order, rma.order_id)
     engine = RefundEngine(returns.paid_order(order), RefundRules.from_policy(rma.policy_snapshot))
-    fault = dict(session.execute(sa.select(ReturnReason.code, ReturnReason.seller_fault)).all())
+    fault = _seller_fault(session)
+    all_lines = order_lines if order_lines is not None else \
+        order_return_lines(session, rma, order)
     by_line = chosen if chosen is not None else decisions(session, intake)
     returning = [
         ReturnedUnit(str(line.order_line_id), line.unit_no - 1, line.grade or "A",
                      bool(fault.get(line.reason_code)) and by_line[line.id].reason_confirmed)
         for line in rma.lines if line.acceptance_status == "accepted"]
-    earlier = session.scalars(
-        sa.select(ReturnLine).join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
-        .where(OrderLine.order_id == order.id, ReturnLine.rma_id != rma.id,
-               ReturnLine.acceptance_status == "accepted"))
     already = [ReturnedUnit(str(line.order_line_id), line.unit_no - 1, line.grade or "A",
-                            bool(fault.get(line.reason_code))) for line in earlier]
+                            bool(fault.get(line.reason_code)))
+               for line in all_lines
+               if line.rma_id != rma.id and line.acceptance_status == "accepted"]
     return engine.refund(returning, already_returned=already)
 
 
@@ -417,15 +446,20 @@ def today(session: Session, store: Store, now: datetime | None = None) -> dict:
 # --- views ----------------------------------------------------------------------------------------
 
 def intake_to_dict(session: Session, intake: Intake) -> dict:
-    rma = session.get(ReturnAuthorization, intake.rma_id)
-    order = session.get(Order, rma.order_id)
-    store = session.get(Store, intake.store_id)
+    rma, order, store = session.execute(
+        sa.select(ReturnAuthorization, Order, Store).select_from(Intake)
+        .join(ReturnAuthorization, ReturnAuthorization.id == Intake.rma_id)
+        .join(Order, Order.id == ReturnAuthorization.order_id)
+        .join(Store, Store.id == Intake.store_id).where(Intake.id == intake.id)).one()
+    returned = order_return_lines(session, rma, order)  # also fills rma.lines
     order_lines = {line.id: line for line in order.lines}
     chosen = decisions(session, intake)
-    breakdown = live_refund(session, intake, chosen)
+    breakdown = live_refund(session, intake, chosen, returned)
     photos = session.scalars(sa.select(Photo).where(Photo.intake_id == intake.id)
                              .order_by(Photo.id)).all()
-    refund = session.scalar(sa.select(Refund).where(Refund.intake_id == intake.id))
+    # A refund exists only once the intake is completed: no query before that.
+    refund = (session.scalar(sa.select(Refund).where(Refund.intake_id == intake.id))
+              if intake.status == "completed" else None)
     units = []
     for line in rma.lines:
         ol = order_lines[line.order_line_id]

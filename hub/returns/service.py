@@ -427,20 +427,21 @@ def expire_due(session: Session, now: datetime | None = None) -> int:
 
 def find_voucher(session: Session, keyring: Keyring, text: str, now: datetime | None = None
                  ) -> tuple[Voucher, ReturnAuthorization]:
-    """Verify a scanned token or a typed short code without changing anything."""
+    """Verify a scanned token or a typed short code without changing anything. One query
+    brings the voucher, its return and the order (a scan at the counter should be quick)."""
     now = now or utcnow()
     text = (text or "").strip()
-    if text.upper().startswith(crypto.PREFIX + "."):
-        claims = crypto.verify(keyring, text, now)
-        voucher = session.scalar(sa.select(Voucher).where(Voucher.short_code == claims.code))
-        if voucher is None or voucher.token != text:
-            raise VoucherError("unknown", "This voucher was not issued by this hub.")
-    else:
-        code = crypto.normalise_short_code(text)
-        voucher = session.scalar(sa.select(Voucher).where(Voucher.short_code == code))
-        if voucher is None:
-            raise VoucherError("unknown", "No voucher has this code.")
-    rma = session.get(ReturnAuthorization, voucher.rma_id)
+    token = text.upper().startswith(crypto.PREFIX + ".")
+    code = crypto.verify(keyring, text, now).code if token else crypto.normalise_short_code(text)
+    found = session.execute(
+        sa.select(Voucher, ReturnAuthorization, Order)
+        .join(ReturnAuthorization, ReturnAuthorization.id == Voucher.rma_id)
+        .join(Order, Order.id == ReturnAuthorization.order_id)
+        .where(Voucher.short_code == code)).first()
+    if found is None or (token and found[0].token != text):
+        raise VoucherError("unknown", "This voucher was not issued by this hub." if token
+                           else "No voucher has this code.")
+    voucher, rma, _order = found
     if voucher.status == "used":
         raise VoucherError("already_used", f"This voucher was already used on "
                                            f"{voucher.consumed_at:%Y-%m-%d}.")
@@ -470,8 +471,10 @@ def consume_voucher(session: Session, voucher: Voucher, store_id: int,
 
 # --- views of a return --------------------------------------------------------------------------
 
-def timeline(rma: ReturnAuthorization) -> list[dict]:
-    """Where the return is, as the shopper's status page shows it."""
+def timeline(rma: ReturnAuthorization, lines: list[ReturnLine] | None = None) -> list[dict]:
+    """Where the return is, as the shopper's status page shows it (``lines``: the return's
+    units when the caller has them already)."""
+    lines = rma.lines if lines is None else lines
     steps = [{"step": "issued", "at": rma.created_at, "done": True}]
     if rma.status == "cancelled":
         steps.append({"step": "cancelled", "at": rma.cancelled_at, "done": True})
@@ -481,19 +484,24 @@ def timeline(rma: ReturnAuthorization) -> list[dict]:
         return steps
     steps.append({"step": "dropped_off", "at": rma.dropped_off_at,
                   "done": rma.dropped_off_at is not None})
-    decided = [ln for ln in rma.lines if ln.acceptance_status in ("accepted", "rejected")]
+    decided = [ln for ln in lines if ln.acceptance_status in ("accepted", "rejected")]
     steps.append({"step": "inspected", "at": max((ln.decided_at for ln in decided
                                                   if ln.decided_at), default=None),
-                  "done": bool(decided) and len(decided) == len(rma.lines)})
+                  "done": bool(decided) and len(decided) == len(lines)})
     steps.append({"step": "refunded", "at": rma.completed_at,
                   "done": rma.completed_at is not None})
     return steps
 
 
-def return_to_dict(session: Session, rma: ReturnAuthorization) -> dict:
-    voucher = session.scalar(sa.select(Voucher).where(Voucher.rma_id == rma.id))
+def return_to_dict(session: Session, rma: ReturnAuthorization,
+                   voucher: Voucher | None = None) -> dict:
+    if voucher is None:
+        voucher = session.scalar(sa.select(Voucher).where(Voucher.rma_id == rma.id))
     order = session.get(Order, rma.order_id)
-    lines_by_id = {line.id: line for line in order.lines}
+    rows = session.execute(sa.select(ReturnLine, OrderLine.sku, OrderLine.title)
+                           .join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+                           .where(ReturnLine.rma_id == rma.id).order_by(ReturnLine.id)).all()
+    lines = [line for line, _sku, _title in rows]
     store = session.get(Store, rma.chosen_store_id) if rma.chosen_store_id else None
     return {
         "number": rma.number, "status": rma.status, "order_id": order.external_id,
@@ -503,10 +511,10 @@ def return_to_dict(session: Session, rma: ReturnAuthorization) -> dict:
         "refund_due_at": (rma.dropped_off_at + REFUND_DUE_AFTER).isoformat()
         if rma.dropped_off_at else None,
         "expected_breakdown": rma.expected_breakdown,
-        "units": [{"line_id": ln.order_line_id, "sku": lines_by_id[ln.order_line_id].sku,
-                   "title": lines_by_id[ln.order_line_id].title, "unit": ln.unit_no,
-                   "reason": ln.reason_code, "reception": ln.reception_status,
-                   "acceptance": ln.acceptance_status} for ln in rma.lines],
+        "units": [{"line_id": ln.order_line_id, "sku": sku, "title": title,
+                   "unit": ln.unit_no, "reason": ln.reason_code,
+                   "reception": ln.reception_status, "acceptance": ln.acceptance_status}
+                  for ln, sku, title in rows],
         "store": stores.store_to_dict(store) if store else None,
         "routed_stores": rma.routed_stores,
         "risk": {"score": rma.risk_score, "flags": rma.risk_flags,
@@ -515,5 +523,5 @@ def return_to_dict(session: Session, rma: ReturnAuthorization) -> dict:
                     "token": voucher.token, "status": voucher.status,
                     "expires_at": voucher.expires_at.isoformat()} if voucher else None,
         "timeline": [{**s, "at": s["at"].isoformat() if s["at"] else None}
-                     for s in timeline(rma)],
+                     for s in timeline(rma, lines)],
     }
