@@ -213,6 +213,3 @@ def set_job_paused(session: Session, scope: Scope, actor: Actor, name: str, paus
         record(session, actor, "job.paused" if paused else "job.resumed", "job", name)
     return row
 
-
-__all__ = ["Forbidden", "QueueError", "Queues", "all_queues", "replay_message",
-           "resolve_mismatch", "retry_refund", "review_risk", "set_job_paused"]

@@ -12,24 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from hub.orders.models import Order
-from hub.sandbox import SandboxServer
 from tests.integration.amazon_helpers import connector
 from tests.integration.factories import seed_stores
 
 SELLER, MARKETPLACE = "A1DEMOSELLER", "ATVPDKIKX0DER"
 
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def emu(sandbox):
-    sandbox.emulator.reset()
-    return sandbox.emulator
 
 
 @pytest.fixture

@@ -11,22 +11,7 @@ from hub.amazon.models import FeedSubmission, ReconciliationItem
 from hub.ledger.models import JournalEntry
 from hub.outbox import service as outbox
 from hub.refunds.models import Refund, RefundAttempt
-from hub.sandbox import SandboxServer
 from tests.integration.amazon_helpers import SELLER, completed_refund, connector
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    server = SandboxServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def emu(sandbox):
-    sandbox.emulator.reset()
-    sandbox.emulator.delays.update(queue=0, processing=0)
-    return sandbox.emulator
 
 
 def _push(session, sandbox, conn=None):

@@ -325,3 +325,28 @@ def test_audit_log_search_export_and_verify(client, session, stores, returns):
     session.commit()
     assert f"Chain broken at event {event.id}" in client.get("/hq/audit?verify=1").get_data(
         as_text=True)
+
+
+def test_blocklist_entries_need_a_reason_and_keep_no_personal_data(client, session, stores):
+    from hub.policy.models import BlocklistEntry
+
+    hq_user(session, "hq_ops", "ops@hq.example")
+    sign_in(client, "ops@hq.example")
+    refused = client.post("/hq/admin/blocklist", data={"kind": "email",
+                                                       "value": "fraud@example.com"},
+                          follow_redirects=True)
+    assert "reason" in refused.get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(BlocklistEntry)) == 0
+    client.post("/hq/admin/blocklist", data={"kind": "email", "value": "Fraud@Example.com",
+                                             "reason": "chargeback ring"})
+    entry = session.scalar(sa.select(BlocklistEntry))
+    assert entry.hint == "f***@example.com" and "fraud" not in entry.value_hash
+    page = client.get("/hq/admin/blocklist").get_data(as_text=True)
+    assert "f***@example.com" in page and "fraud@example.com" not in page.lower()
+    client.post(f"/hq/admin/blocklist/{entry.id}/remove", data={"reason": ""})
+    session.expire_all()
+    assert session.get(BlocklistEntry, entry.id).removed_at is None  # no reason, no removal
+    client.post(f"/hq/admin/blocklist/{entry.id}/remove", data={"reason": "cleared by bank"})
+    session.expire_all()
+    assert session.get(BlocklistEntry, entry.id).removal_reason == "cleared by bank"
+    assert _events(session, "blocklist.added") and _events(session, "blocklist.removed")
