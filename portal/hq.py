@@ -38,6 +38,7 @@ from hub.auth.service import AuthError, authenticate_password
 from hub.extensions import db, limiter
 from hub.hq import admin, charts, dashboard, detail, queues
 from hub.hq.access import Forbidden, Scope
+from hub.intake.inspection import DISPOSITION_LABELS
 from hub.intake.models import Photo
 from hub.jobs.runner import PERIODIC
 from hub.models import utcnow
@@ -81,6 +82,15 @@ def _forbidden(exc: Forbidden):
 @bp.app_template_filter("hours")
 def _hours_filter(seconds_or_hours: float | None) -> str:
     return "—" if seconds_or_hours is None else f"{seconds_or_hours:.1f} h"
+
+
+@bp.app_template_global("age_label")
+def _age_label(bucket: str) -> str:
+    for low, high, name in dashboard.AGE_BUCKETS:
+        if name == bucket:
+            return (_("%(low)s to %(high)s days", low=low, high=high) if high is not None
+                    else _("%(days)s days or more", days=low))
+    return bucket
 
 
 @bp.app_template_filter("zip")
@@ -175,7 +185,9 @@ def _charts(fig: dashboard.Figures) -> dict[str, Markup]:
             [(reason_labels.get(code, code), n) for code, n in fig.reasons[:10]],
             label=_("Top return reasons"))),
         "grades": Markup(charts.bar_chart(fig.grades, label=_("Grades"))),
-        "dispositions": Markup(charts.bar_chart(fig.dispositions, label=_("Dispositions"))),
+        "dispositions": Markup(charts.bar_chart(
+            [(_(DISPOSITION_LABELS.get(code, code)), n) for code, n in fig.dispositions],
+            label=_("Dispositions"))),
     }
 
 

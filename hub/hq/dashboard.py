@@ -22,7 +22,8 @@ from hub.stores.models import Store
 RANGES = ("today", "week", "30d", "custom")
 MAX_RANGE_DAYS = 366
 NEAR_CAPACITY = 0.8  # a store at 80 % of its daily capacity is "near capacity"
-AGE_BUCKETS = ((0, 2, "0–2 d"), (3, 7, "3–7 d"), (8, 14, "8–14 d"), (15, None, "> 14 d"))
+# (from day, to day or open, id shown in CSVs); the page words them in the reader's language.
+AGE_BUCKETS = ((0, 2, "0-2"), (3, 7, "3-7"), (8, 14, "8-14"), (15, None, "15+"))
 REFUNDS_WAITING = (*OPEN, "failed")
 
 
