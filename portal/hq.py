@@ -9,6 +9,7 @@ import csv
 import functools
 import io
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -108,11 +109,22 @@ def _fail_flash(exc: InvalidInput) -> None:
         flash(f"{error['field']}: {error['message']}", "bad")
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _cell(value):
+    """A cell a spreadsheet will not run: text starting like a formula gets a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") \
+            and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv(filename: str, header: list[str], rows) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_cell(v) for v in row] for row in rows)
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 

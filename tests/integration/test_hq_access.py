@@ -350,3 +350,17 @@ def test_blocklist_entries_need_a_reason_and_keep_no_personal_data(client, sessi
     session.expire_all()
     assert session.get(BlocklistEntry, entry.id).removal_reason == "cleared by bank"
     assert _events(session, "blocklist.added") and _events(session, "blocklist.removed")
+
+
+def test_csv_exports_do_not_carry_spreadsheet_formulas(client, session, stores):
+    from hub.auth.service import create_user
+
+    create_user(session, name="=HYPERLINK('http://evil')", role="finance",
+                email="formula@hq.example", password=PASSWORD)
+    session.commit()
+    sign_in(client, "formula@hq.example")  # the audit event's actor is that name
+    exported = client.get("/hq/audit.csv?action=user.signed_in").get_data(as_text=True)
+    assert ",'=HYPERLINK" in exported and ",=HYPERLINK" not in exported
+    from portal.hq import _cell
+
+    assert _cell("-5.00") == "-5.00" and _cell("@SUM(A1)") == "'@SUM(A1)"  # amounts stay
