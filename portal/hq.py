@@ -269,6 +269,43 @@ def queues_page():
                            now=utcnow())
 
 
+def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
+    """One queue as a CSV table (header, rows); codes and ISO times, for spreadsheets."""
+    def at(moment) -> str:
+        return moment.isoformat() if moment else ""
+
+    if name == "approvals":
+        return (["return", "store", "waiting_since", "expected_refund", "currency", "reasons"],
+                [[rma.number, store.code, at(intake.started_at), rma.expected_refund,
+                  rma.currency, " ".join(intake.approval_reasons)]
+                 for intake, rma, store in q.approvals])
+    if name == "risk":
+        return (["return", "score", "flags", "status"],
+                [[r.number, r.risk_score, " ".join(f["code"] for f in r.risk_flags), r.status]
+                 for r in q.risk])
+    if name in ("failed_refunds", "near_deadline"):
+        return (["refund", "status", "amount_minor", "currency", "due_at", "failure_code",
+                 "failure_message"],
+                [[r.id, r.status, r.amount, r.currency, at(r.due_at), r.failure_code,
+                  r.failure_message] for r in getattr(q, name)])
+    if name == "mismatches":
+        return (["settlement", "outcome", "adjustment_item_id", "refund", "currency",
+                 "homing_minor", "amazon_minor"],
+                [[m.settlement_id, m.outcome, m.adjustment_item_id, m.refund_id or "",
+                  m.currency, m.homing_amount, m.amazon_amount] for m in q.mismatches])
+    if name == "dead_messages":
+        return (["message", "topic", "status", "attempts", "last_error"],
+                [[m.id, m.topic, m.status, m.attempts, m.last_error] for m in q.dead_messages])
+    abort(404)
+
+
+@bp.get("/queues/<name>.csv")
+@hq_required
+def queue_csv(name: str):
+    header, rows = _queue_rows(queues.all_queues(db.session, g.scope, utcnow()), name)
+    return _csv(f"homing-{name.replace('_', '-')}.csv", header, rows)
+
+
 def _queue_action(run, done: str, back: str = "hq.queues_page"):
     try:
         run()

@@ -281,6 +281,12 @@ def test_queue_actions_are_authorised_and_audited(client, session, stores, retur
         assert _events(session, action), action
     again = client.post(f"/hq/queues/refunds/{failed.id}/retry", follow_redirects=True)
     assert "cannot become queued" in again.get_data(as_text=True)
+    # Each queue exports as CSV.
+    failed.status = "failed"
+    session.commit()
+    rows = client.get("/hq/queues/failed_refunds.csv").get_data(as_text=True).splitlines()
+    assert rows[0].startswith("refund,status") and rows[1].startswith(f"{failed.id},failed")
+    assert client.get("/hq/queues/nothing.csv").status_code == 404
 
 
 def test_a_paused_job_does_not_run(client, session, stores, app):
