@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import json_body, require
+from hub.api.common import json_body, read_only, require
 from hub.audit.service import Actor
 from hub.auth.service import AuthError, authenticate_pin
 from hub.extensions import db, limiter
@@ -96,6 +96,7 @@ def open_intake():
 
 
 @bp.get("/api/v1/intakes/<int:intake_id>")
+@read_only
 @require(*STORE_ROLES, "finance")
 def get_intake(intake_id: int):
     return jsonify(intakes.intake_to_dict(db.session, _intake(intake_id)))

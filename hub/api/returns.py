@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import json_body, require
+from hub.api.common import json_body, read_only, require
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
 from hub.orders.models import Order
@@ -87,6 +87,7 @@ def voucher_keys():
 
 
 @bp.get("/api/v1/vouchers/<path:code>")
+@read_only
 @require()
 @limiter.limit(_lookup_limit)
 def verify_voucher(code: str):

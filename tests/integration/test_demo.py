@@ -83,12 +83,16 @@ def _refund_reaches_the_sandbox(base: str) -> None:
         "channel": "amazon-mfn", "order_id": "114-3941689-8772232",
         "lines": [{"item_id": "40000000000002", "quantity": 1, "reason": "fit.too_small"}],
         "latitude": 40.7580, "longitude": -73.9855, "locale": "en"})
+    checked = _api("GET", f"{base}/api/v1/vouchers/{rma['voucher']['token']}")  # read-only path
+    assert checked["valid"] and checked["return"]["number"] == rma["number"]
     intake = _api("POST", f"{base}/api/v1/intakes", {"voucher": rma["voucher"]["token"],
                                                      "store": rma["store"]["code"]})
     for unit in intake["units"]:
         _api("POST", f"{base}/api/v1/intakes/{intake['id']}/units/{unit['unit_id']}",
              {"reception": "received", "decision": "accept", "grade": "A",
               "disposition": "restock"})
+    graded = _api("GET", f"{base}/api/v1/intakes/{intake['id']}")  # sees the committed grades
+    assert [u["decision"]["grade"] for u in graded["units"]] == ["A"] * len(intake["units"])
     done = _api("POST", f"{base}/api/v1/intakes/{intake['id']}/complete", {})
     refund_id = done["refund"]["id"]
     deadline = time.monotonic() + 120
