@@ -38,7 +38,7 @@ from hub.auth.models import ROLES, ApiKey, Device, User
 from hub.auth.service import AuthError, authenticate_password
 from hub.extensions import db, limiter
 from hub.hq import admin, charts, dashboard, detail, queues
-from hub.hq.access import Forbidden, Scope
+from hub.hq.access import HQ_ROLES, Forbidden, Scope
 from hub.intake.inspection import DISPOSITION_LABELS
 from hub.intake.models import Photo
 from hub.jobs.runner import PERIODIC
@@ -49,21 +49,19 @@ from hub.stores.hours import WeeklyHours
 from hub.stores.models import Store
 from hub.stores.service import get_store, import_stores
 from hub.validation import InvalidInput
+from hub.web.session import require_role
 
 bp = Blueprint("hq", __name__, url_prefix="/hq")
-HQ_ROLES = ("supervisor", "hq_ops", "finance", "admin")  # clerks work on the tablet only
 PAGE = 50
 
 
 def hq_required(view):
-    """A signed-in person with an HQ role; g.scope and g.actor describe them to the services."""
+    """A signed-in person with an HQ role (sign-in and role check: the shared
+    ``require_role``); g.scope and g.actor describe them to the services."""
 
     @functools.wraps(view)
+    @require_role(*HQ_ROLES, login_endpoint="hq.login")
     def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return redirect(url_for("hq.login", next=request.full_path))
-        if current_user.role not in HQ_ROLES:
-            abort(403)
         g.scope = Scope(current_user.id, current_user.role, current_user.store_id,
                         current_user.name)
         g.actor = Actor("user", current_user.id, current_user.name,

@@ -28,6 +28,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Everyone with any HQ permission may sign in to the console; derived, so it cannot drift.
+HQ_ROLES = tuple(sorted(set().union(*PERMISSIONS.values())))
+
+
 class Forbidden(Exception):
     def __init__(self, permission: str):
         super().__init__(f"not allowed: {permission}")

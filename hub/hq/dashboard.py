@@ -98,7 +98,6 @@ class Figures:
     accepted: int = 0
     rejected: int = 0
     refund_value: dict[str, int] = field(default_factory=dict)  # currency -> minor units
-    refunds: int = 0
     stores: list[StoreRow] = field(default_factory=list)  # with activity, busiest first
     map_stores: list[StoreRow] = field(default_factory=list)  # every active store in scope
     volume: list[tuple[date, int, int]] = field(default_factory=list)  # day, issued, intakes
@@ -234,7 +233,6 @@ def _refunds(session: Session, rng: Range, scope: Scope, stores, result: Figures
         if count:
             stores[store_id].refund_value[currency] = int(amount)
             result.refund_value[currency] = result.refund_value.get(currency, 0) + int(amount)
-            result.refunds += count
         total_took += float(seconds or 0)
         n_confirmed += n
     result.hours_to_refund = _hours(total_took, n_confirmed)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -51,7 +51,6 @@ class SampleReturn:
     refund_created_at: datetime | None = None
     refund_succeeded_at: datetime | None = None
     due_at: datetime | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def plan(store_ids: Sequence[int], n: int, now: datetime, *, days: int = 30, seed: int = 7,
