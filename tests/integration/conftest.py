@@ -1,8 +1,12 @@
-"""Fixtures of the Amazon tests: the SP-API sandbox on its own port, reset per test."""
+"""Fixtures of the integration tests that step outside the savepoint harness: the SP-API
+sandbox on its own port, and a PostgreSQL database of a test's own."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+import sqlalchemy as sa
 
 from hub.sandbox import SandboxServer
 
@@ -20,3 +24,18 @@ def emu(sandbox):
     sandbox.emulator.reset()
     sandbox.emulator.delays.update(queue=0, processing=0)
     return sandbox.emulator
+
+
+@pytest.fixture
+def scratch_database(pg_url):
+    """A database of the test's own, for what the savepoint harness cannot show: other
+    processes and committed data. Dropped afterwards (with any connection still open)."""
+    from hub.intake.bench import fresh_database
+
+    admin = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    name = f"homing_test_{uuid.uuid4().hex[:8]}"
+    yield fresh_database(f"{admin}/postgres", name)
+    engine = sa.create_engine(f"{admin}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()

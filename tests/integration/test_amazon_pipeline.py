@@ -457,30 +457,15 @@ def test_one_push_run_at_a_time_across_workers(rq_amazon, client, api_key, sessi
     assert not redis_conn.exists("homing:amazon-push")  # released after the run
 
 
-def test_a_worker_process_killed_after_create_feed_submits_once(pg_url, sandbox, emu):
+def test_a_worker_process_killed_after_create_feed_submits_once(scratch_database, sandbox,
+                                                               emu):
     """The same crash as above, for real: another process, its own database connection,
     killed with SIGKILL after createFeed. Its transaction dies with it; the next run (here,
     in this process) finds the feed at Amazon and never sends a second one."""
-    import uuid
-
     from hub.amazon.bench import _app
-    from hub.extensions import db
-    from hub.intake.bench import fresh_database
 
-    admin = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    name = f"homing_test_kill_{uuid.uuid4().hex[:8]}"
-    database_url = fresh_database(f"{admin}/postgres", name)
-    app = _app(database_url, None, sandbox.url, 1.0)
-    try:
-        _kill_and_resume(app, database_url, sandbox, emu)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        engine = sa.create_engine(f"{admin}/postgres", isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    app = _app(scratch_database, None, sandbox.url, 1.0)
+    _kill_and_resume(app, scratch_database, sandbox, emu)
 
 
 def _kill_and_resume(app, database_url, sandbox, emu) -> None:

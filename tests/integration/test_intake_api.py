@@ -199,67 +199,53 @@ def test_photo_is_cleaned_and_stored_outside_the_database(client, api_key, sessi
     assert count(session, Photo) == 1
 
 
-def test_scan_reads_without_a_transaction_on_postgresql(pg_url, tmp_path_factory):
+def test_scan_reads_without_a_transaction_on_postgresql(scratch_database, tmp_path_factory):
     """The two reads of a scan run in autocommit (no BEGIN/ROLLBACK round trips) when the
     session comes straight from the pool, as in production; the tests' other cases run them
     inside the savepoint harness, so this one uses its own database."""
-    import uuid
-
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from hub.auth.service import create_api_key
     from hub.extensions import db
-    from hub.intake.bench import fresh_database
     from tests.conftest import make_app
 
-    admin = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    name = f"homing_test_reads_{uuid.uuid4().hex[:8]}"
-    app = make_app(fresh_database(f"{admin}/postgres", name), tmp_path_factory)
-    try:
-        with app.app_context():
-            upgrade(directory=str(app.extensions["migrate"].directory))
-            seed_stores(db.session)
-            _key, admin_key = create_api_key(db.session, role="admin")
-            _key, clerk_key = create_api_key(db.session, role="clerk", store_code="NYC-1")
-            db.session.commit()
-            modes = []  # how each statement on the vouchers table ran
+    app = make_app(scratch_database, tmp_path_factory)
+    with app.app_context():
+        upgrade(directory=str(app.extensions["migrate"].directory))
+        seed_stores(db.session)
+        _key, admin_key = create_api_key(db.session, role="admin")
+        _key, clerk_key = create_api_key(db.session, role="clerk", store_code="NYC-1")
+        db.session.commit()
+        modes = []  # how each statement on the vouchers table ran
 
-            def seen(conn, _cursor, statement, *_args):
-                if "FROM vouchers" in statement:
-                    modes.append(conn.get_execution_options().get("isolation_level"))
+        def seen(conn, _cursor, statement, *_args):
+            if "FROM vouchers" in statement:
+                modes.append(conn.get_execution_options().get("isolation_level"))
 
-            sa.event.listen(db.engine, "before_cursor_execute", seen)
-        client = app.test_client()
-        admin_h = {"Authorization": f"Bearer {admin_key}"}
-        clerk_h = {"Authorization": f"Bearer {clerk_key}"}
-        create_order(client, admin_h)
-        rma = issue_return(client, admin_h)
-        token = rma["voucher"]["token"]
-        modes.clear()
-        checked = client.get(f"/api/v1/vouchers/{token}", headers=clerk_h)
-        assert checked.status_code == 200 and checked.get_json()["valid"]
-        assert modes == ["AUTOCOMMIT"]
-        modes.clear()
-        with app.app_context():  # the key's first use was recorded all the same
-            from hub.auth.models import ApiKey
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+    client = app.test_client()
+    admin_h = {"Authorization": f"Bearer {admin_key}"}
+    clerk_h = {"Authorization": f"Bearer {clerk_key}"}
+    create_order(client, admin_h)
+    rma = issue_return(client, admin_h)
+    token = rma["voucher"]["token"]
+    modes.clear()
+    checked = client.get(f"/api/v1/vouchers/{token}", headers=clerk_h)
+    assert checked.status_code == 200 and checked.get_json()["valid"]
+    assert modes == ["AUTOCOMMIT"]
+    modes.clear()
+    with app.app_context():  # the key's first use was recorded all the same
+        from hub.auth.models import ApiKey
 
-            assert db.session.scalar(sa.select(ApiKey.last_used_at)
-                                     .where(ApiKey.role == "clerk")) is not None
-        opened = client.post("/api/v1/intakes", json={"voucher": token}, headers=clerk_h)
-        assert modes and "AUTOCOMMIT" not in modes  # a write keeps its transaction
-        unit = opened.get_json()["units"][0]["unit_id"]
-        client.post(f"/api/v1/intakes/{opened.get_json()['id']}/units/{unit}", json=ACCEPT_A,
-                    headers=clerk_h)
-        page = client.get(f"/api/v1/intakes/{opened.get_json()['id']}", headers=clerk_h)
-        assert page.get_json()["units"][0]["decision"]["grade"] == "A"
-        again = client.get(f"/api/v1/vouchers/{token}", headers=clerk_h).get_json()
-        assert again["return"]["units"][0]["acceptance"] == "accepted"  # sees the commits
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        engine = sa.create_engine(f"{admin}/postgres", isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+        assert db.session.scalar(sa.select(ApiKey.last_used_at)
+                                 .where(ApiKey.role == "clerk")) is not None
+    opened = client.post("/api/v1/intakes", json={"voucher": token}, headers=clerk_h)
+    assert modes and "AUTOCOMMIT" not in modes  # a write keeps its transaction
+    unit = opened.get_json()["units"][0]["unit_id"]
+    client.post(f"/api/v1/intakes/{opened.get_json()['id']}/units/{unit}", json=ACCEPT_A,
+                headers=clerk_h)
+    page = client.get(f"/api/v1/intakes/{opened.get_json()['id']}", headers=clerk_h)
+    assert page.get_json()["units"][0]["decision"]["grade"] == "A"
+    again = client.get(f"/api/v1/vouchers/{token}", headers=clerk_h).get_json()
+    assert again["return"]["units"][0]["acceptance"] == "accepted"  # sees the commits
