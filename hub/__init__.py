@@ -58,6 +58,13 @@ def _init_extensions(app: Flask) -> None:
     from hub.web.i18n import init_i18n, select_locale
 
     db.init_app(app)
+    from hub.scan.revisions import track_writes
+
+    track_writes()  # every write behind a kept scan answer marks it stale
+    from hub.database import ping_when_idle
+
+    with app.app_context():
+        ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -459,10 +459,11 @@ def bench_scan(n: int, connections: int, seconds: int, workers: int, threads: in
             bar.refresh()
 
         prepared = prepare(database_url, n, progress)
-    click.echo(f"running wrk for {seconds} s ...", err=True)
-    load = run_load(database_url, prepared, connections=connections, seconds=seconds,
-                    workers=workers, threads=threads)
-    for line in report(load, intake_wire_cost(), n):
+    click.echo(f"running wrk twice for {seconds} s ...", err=True)
+    loads = [run_load(database_url, prepared, connections=connections, seconds=seconds,
+                      workers=workers, threads=threads, keep_answers=keep)
+             for keep in (False, True)]
+    for line in report(loads, intake_wire_cost(), n):
         click.echo(line)
 
 

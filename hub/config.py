@@ -21,7 +21,13 @@ class Defaults:
     ENV_NAME = "development"
     TENANT = "homing-demo"
 
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Seconds a pooled connection may sit idle before it is checked on its next use (instead
+    # of checking on every use, which costs a round trip per request; hub.database).
+    DB_PING_AFTER_IDLE = 10.0
+    # Keep the answers of the store counter's lookups and serve a repeat with one query
+    # (hub.scan). False: every lookup is worked out in full (for comparison, or to rule it out).
+    SCAN_ANSWERS = True
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # photos are resized server-side; 12 MB is plenty
 

@@ -16,6 +16,7 @@ from hub.intake import service as intakes
 from hub.intake.models import Intake
 from hub.models import utcnow
 from hub.returns.states import TransitionError
+from hub.scan import service as scan
 from hub.stores.models import Store
 from hub.stores.service import get_store
 from hub.validation import InvalidInput
@@ -99,7 +100,11 @@ def open_intake():
 @read_only
 @require(*STORE_ROLES, "finance")
 def get_intake(intake_id: int):
-    return jsonify(intakes.intake_to_dict(db.session, _intake(intake_id)))
+    body = scan.intake_page(db.session, intake_id, g.principal.can_act_for_store,
+                            current_app.json.dumps, keep=current_app.config["SCAN_ANSWERS"])
+    if body is None:  # as _intake: another store's intake does not exist for this caller
+        raise Problem(404, "intake_not_found", "Intake not found", f"No intake {intake_id}.")
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.post("/api/v1/intakes/<int:intake_id>/units/<int:unit_id>")

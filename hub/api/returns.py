@@ -10,6 +10,7 @@ from hub.orders.models import Order
 from hub.returns import service
 from hub.returns.models import ReturnAuthorization
 from hub.returns.states import TransitionError
+from hub.scan import service as scan
 from hub.vouchers import render
 from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
@@ -93,11 +94,12 @@ def voucher_keys():
 def verify_voucher(code: str):
     """Verify a voucher token or short code without changing anything."""
     try:
-        voucher, rma = service.find_voucher(db.session, keyring(), code)
+        body = scan.verify_voucher(db.session, keyring(), code, current_app.json.dumps,
+                                   keep=current_app.config["SCAN_ANSWERS"])
     except VoucherError as exc:
         status = 404 if exc.code == "unknown" else 400 if exc.code == "malformed" else 409
         raise Problem(status, f"voucher_{exc.code}", "Voucher not valid", str(exc)) from None
-    return jsonify({"valid": True, "return": service.return_to_dict(db.session, rma, voucher)})
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.get("/api/v1/returns/<number>/voucher.<fmt>")

@@ -68,11 +68,15 @@ def create_api_key(session: Session, *, role: str, store_code: str | None = None
     return key, plaintext
 
 
+# Built once: every API request runs it.
+_KEY_BY_PREFIX = sa.select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))
+
+
 def authenticate_api_key(session: Session, presented: str) -> Principal:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise AuthError("malformed_key", "the API key is not in the form hom_xxxxxxxx_...")
-    key = session.scalar(sa.select(ApiKey).where(ApiKey.prefix == parts[1]))
+    key = session.scalar(_KEY_BY_PREFIX, {"prefix": parts[1]})
     if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(presented)):
         raise AuthError("invalid_key", "the API key is not valid")
     if key.revoked_at is not None:

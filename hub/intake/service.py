@@ -32,6 +32,7 @@ from hub.refunds.models import Refund, RefundLine
 from hub.returns import service as returns
 from hub.returns import states as return_states
 from hub.returns.models import ReturnAuthorization, ReturnLine
+from hub.scan import revisions as scan_revisions
 from hub.stores.models import Store
 from hub.validation import InvalidInput
 from hub.vouchers.crypto import Keyring, VoucherError
@@ -118,6 +119,7 @@ def abandon(session: Session, intake: Intake, actor: Actor) -> None:
     for line in rma.lines:
         _clear_decision(line)
     session.execute(sa.delete(Inspection).where(Inspection.intake_id == intake.id))
+    scan_revisions.touch(session, intake_ids={intake.id})  # a bulk delete: no flush sees it
     record(session, actor, "intake.abandoned", "intake", intake.id, store_id=intake.store_id)
 
 

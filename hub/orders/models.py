@@ -34,6 +34,8 @@ class Order(Timestamped, Base):
     # Order-level promotions: [{"id": ..., "amount_minor": ..., "kind": ..., "condition": {...}}]
     promotions: Mapped[list] = mapped_column(JsonDoc, default=list)
     is_business: Mapped[bool] = mapped_column(default=False)
+    # Bumped by every write behind a store scan answer (hub.scan.revisions).
+    scan_revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"

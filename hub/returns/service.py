@@ -39,6 +39,7 @@ from hub.returns.eligibility import (
     line_eligibility,
 )
 from hub.returns.models import ReturnAuthorization, ReturnLine
+from hub.scan import revisions as scan_revisions
 from hub.stores import geo
 from hub.stores import service as stores
 from hub.stores.models import Store
@@ -425,20 +426,28 @@ def expire_due(session: Session, now: datetime | None = None) -> int:
 
 # --- vouchers -----------------------------------------------------------------------------------
 
+def voucher_code(keyring: Keyring, text: str, now: datetime) -> tuple[str, str | None]:
+    """The short code a scanned token (signature and expiry checked) or a typed code stands
+    for, and the token itself when one was scanned; VoucherError('malformed') if neither."""
+    text = (text or "").strip()
+    if text.upper().startswith(crypto.PREFIX + "."):
+        return crypto.verify(keyring, text, now).code, text
+    return crypto.normalise_short_code(text), None
+
+
 def find_voucher(session: Session, keyring: Keyring, text: str, now: datetime | None = None
                  ) -> tuple[Voucher, ReturnAuthorization]:
     """Verify a scanned token or a typed short code without changing anything. One query
     brings the voucher, its return and the order (a scan at the counter should be quick)."""
     now = now or utcnow()
     text = (text or "").strip()
-    token = text.upper().startswith(crypto.PREFIX + ".")
-    code = crypto.verify(keyring, text, now).code if token else crypto.normalise_short_code(text)
+    code, token = voucher_code(keyring, text, now)
     found = session.execute(
         sa.select(Voucher, ReturnAuthorization, Order)
         .join(ReturnAuthorization, ReturnAuthorization.id == Voucher.rma_id)
         .join(Order, Order.id == ReturnAuthorization.order_id)
         .where(Voucher.short_code == code)).first()
-    if found is None or (token and found[0].token != text):
+    if found is None or (token is not None and found[0].token != token):
         raise VoucherError("unknown", "This voucher was not issued by this hub." if token
                            else "No voucher has this code.")
     voucher, rma, _order = found
@@ -465,6 +474,7 @@ def consume_voucher(session: Session, voucher: Voucher, store_id: int,
         session.execute(sa.update(Voucher).where(Voucher.id == voucher.id)
                         .values(replay_attempts=Voucher.replay_attempts + 1))
         return False
+    scan_revisions.touch(session, rma_ids={voucher.rma_id})  # the unit of work did not see it
     session.refresh(voucher)
     return True
 

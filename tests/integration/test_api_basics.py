@@ -60,3 +60,25 @@ def test_unknown_api_route_is_a_problem_not_a_page(client):
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "not_found"
+
+
+def test_a_connection_that_died_while_idle_is_replaced_unnoticed(scratch_database,
+                                                                  tmp_path_factory):
+    """No ping on every checkout (hub.database): a connection idle for longer than
+    DB_PING_AFTER_IDLE is checked first, so a database restart overnight costs no request."""
+    from hub.extensions import db
+    from tests.conftest import make_app
+
+    app = make_app(scratch_database, tmp_path_factory, DB_PING_AFTER_IDLE=0.0)
+    client = app.test_client()
+    assert client.get("/api/v1/health").get_json()["database"]["status"] == "ok"
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 1  # the pooled connection the next request reuses
+    admin = sa.create_engine(scratch_database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        killed = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    admin.dispose()
+    assert killed == 1
+    assert client.get("/api/v1/health").get_json()["database"]["status"] == "ok"

@@ -233,7 +233,7 @@ def test_scan_reads_without_a_transaction_on_postgresql(scratch_database, tmp_pa
     modes.clear()
     checked = client.get(f"/api/v1/vouchers/{token}", headers=clerk_h)
     assert checked.status_code == 200 and checked.get_json()["valid"]
-    assert modes == ["AUTOCOMMIT"]
+    assert modes and set(modes) == {"AUTOCOMMIT"}
     modes.clear()
     with app.app_context():  # the key's first use was recorded all the same
         from hub.auth.models import ApiKey

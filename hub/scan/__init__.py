@@ -1,0 +1,1 @@
+"""Precomputed answers for the store counter's two lookups (voucher check, intake page)."""
