@@ -18,6 +18,7 @@ from hub.audit.service import Actor, record
 from hub.models import utcnow
 from hub.orders.models import Order, OrderLine
 from hub.orders.service import normalise_email, normalise_postal_code
+from hub.outbox import service as outbox
 from hub.policy import service as policy_service
 from hub.policy.models import ReturnReason
 from hub.policy.risk import RiskContext, assess
@@ -358,6 +359,9 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
                         token=crypto.sign(keyring, rma.number, code, expires_at,
                                           chosen.code if chosen else None)))
     session.flush()
+    # The counter's voucher check, worked out ahead of the shopper's visit (hub.scan.jobs).
+    outbox.emit(session, "scan.prepare", {"rma": rma.number},
+                dedupe_key=f"scan.prepare:{rma.number}")
     record(session, actor, "return.issued", "return", rma.number,
            after={"order_id": order.id, "units": len(units), "expected_refund": rma.expected_refund,
                   "currency": rma.currency, "risk_score": risk.score})

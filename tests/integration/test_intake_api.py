@@ -63,7 +63,8 @@ def test_scan_grade_complete(client, api_key, session):
     assert sum(c["amount_minor"] for line in refund.lines for c in line.components) == 8709
     assert session.scalar(sa.select(Voucher)).status == "used"
     topics = set(session.scalars(sa.select(OutboxMessage.topic)))
-    assert topics == {"refund.submit", "finance.journal", "stock.movement", "shopper.notify"}
+    assert topics == {"refund.submit", "finance.journal", "stock.movement", "shopper.notify",
+                      "scan.prepare"}  # the last one from issuing the return
     assert session.scalar(sa.select(StockMovement.disposition)) == "restock"
     assert verify_chain(session) is None
     status = client.get(f"/api/v1/returns/{rma['number']}", headers=api_key("admin")).get_json()

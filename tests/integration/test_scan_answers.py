@@ -75,6 +75,19 @@ def test_repeated_lookups_are_answered_from_the_kept_answer(hub):
     assert other.status_code == 404 and other.get_json()["code"] == "intake_not_found"
 
 
+def test_the_voucher_check_is_prepared_when_the_voucher_is_issued(hub):
+    from hub.outbox import service as outbox
+
+    app, client, headers, rma, statements = hub
+    with app.app_context():  # what the worker does after the return is issued
+        assert outbox.drain(db.session) == (1, 0)
+        db.session.commit()
+    statements.clear()
+    first = client.get(f"/api/v1/vouchers/{rma['voucher']['token']}", headers=headers["clerk"])
+    assert first.status_code == 200 and first.get_json()["return"]["number"] == rma["number"]
+    assert _tables(statements) == {"scan_answers"}  # the shopper's first scan: one query
+
+
 def test_no_write_leaves_a_stale_answer(hub):
     app, client, headers, rma, _statements = hub
     clerk, token = headers["clerk"], rma["voucher"]["token"]
