@@ -1,14 +1,17 @@
-"""Answer a repeated scan lookup with one query.
+"""Answer a scan lookup with one query.
 
 The voucher check and the intake page are the store counter's hot path: the same voucher is
-looked up by the scan, by a second tablet, by a reload. The first lookup computes the answer
-as before and keeps its JSON with the order's ``scan_revision`` (and the store's
-``updated_at``) read *before* computing; later lookups return it while both still match. A
-write in between bumps the revision in its own transaction (``hub.scan.revisions``), so a
-stale answer is never served: at worst an answer is recomputed once more than needed.
+looked up by the scan, by a second tablet, by a reload. An answer is worked out as before and
+its JSON kept with the order's ``scan_revision`` (and the store's ``updated_at``) read
+*before* working it out; lookups return it while both still match. A write in between bumps
+the revision in its own transaction (``hub.scan.revisions``), so a stale answer is never
+served: at worst an answer is worked out once more than needed. The voucher check is worked
+out when the return is issued (``hub.scan.jobs``), so the shopper's first scan is one query.
 
-What an answer does not track: which reasons are the seller's fault is cached per process
-for a minute (``hub.intake.service``), and a change to them drops every answer.
+One input is not tracked by revision: which reasons are the seller's fault (it prices the
+intake page's live refund). A change to it drops every answer, but another process may use
+its copy, cached for up to a minute (``hub.intake.service``), for a page it keeps in that
+minute; the clerk's next decision on that intake is a write and corrects it.
 """
 
 from __future__ import annotations
