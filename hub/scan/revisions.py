@@ -2,7 +2,9 @@
 
 Every flush that adds, changes or deletes a row a scan answer is built from bumps its order's
 ``scan_revision`` in the same transaction: an answer stored at an older revision is stale the
-moment the write commits. This module imports models only (the services import it)."""
+moment the write commits. Refunds are not watched: they exist once an intake is completed,
+and a completed intake's page is never kept (its refund moves on without the counter). This
+module imports models only (the services import it)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from sqlalchemy.orm import Session
 from hub.intake.models import Inspection, Intake, Photo
 from hub.orders.models import Order, OrderLine
 from hub.policy.models import ReturnReason
-from hub.refunds.models import Refund
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.scan.models import ScanAnswer
 from hub.vouchers.models import Voucher
@@ -52,7 +53,7 @@ def _after_flush(session: Session, _context) -> None:
     orders, rmas, intakes = set(), set(), set()
     forget_all = False
     for obj in chain(session.new, session.dirty, session.deleted):
-        if isinstance(obj, (Order, ReturnAuthorization, OrderLine, Refund)):
+        if isinstance(obj, (Order, ReturnAuthorization, OrderLine)):
             orders.add(obj.id if isinstance(obj, Order) else obj.order_id)
         elif isinstance(obj, (ReturnLine, Voucher, Intake)):
             rmas.add(obj.rma_id)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from hub.extensions import db
 from hub.policy.models import ReturnReason
 from hub.refunds.models import Refund
+from hub.scan import service as scan
 from hub.scan.models import ScanAnswer
 from hub.stores.models import Store
 from tests.integration.factories import create_order, issue_return, seed_stores
@@ -117,11 +118,12 @@ def test_no_write_leaves_a_stale_answer(hub):
     used = client.get(f"/api/v1/vouchers/{token}", headers=clerk)
     assert used.status_code == 409 and used.get_json()["code"] == "voucher_already_used"
 
-    # A job moves the refund on: the intake page follows.
+    # A job moves the refund on: the intake page follows (a completed intake's is not kept).
     assert client.get(page, headers=clerk).get_json()["refund"]["status"] == "pending"
     with app.app_context():
         db.session.scalar(sa.select(Refund)).status = "submitted"
         db.session.commit()
+        assert scan.cached(db.session, scan.intake_key(intake["id"])) is None
     assert client.get(page, headers=clerk).get_json()["refund"]["status"] == "submitted"
 
 
