@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -51,6 +51,14 @@ class UtcDateTime(TypeDecorator):
 
 # JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JsonDoc = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def insert_on_conflict(session: Session, model) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for ``model`` that can say what to do on conflict (both databases we run on
+    support ``ON CONFLICT``; SQLAlchemy spells it per dialect)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def utcnow() -> datetime:

@@ -23,7 +23,7 @@ from hub.amazon.service import AMAZON_CHANNELS
 from hub.intake.models import Intake, StockMovement
 from hub.ledger import rules
 from hub.ledger.models import Account, JournalEntry, JournalLine
-from hub.models import iso, utcnow
+from hub.models import insert_on_conflict, iso, utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
@@ -40,15 +40,16 @@ def chart(session: Session) -> dict[str, str]:
     overrides = current_app.config.get("LEDGER_ACCOUNTS") or {}
     codes = dict(session.execute(sa.select(Account.role, Account.code)
                                  .where(Account.role.is_not(None))).all())
-    for role, (code, name, kind) in rules.DEFAULT_CHART.items():
-        if role in codes:
-            continue
-        custom = overrides.get(role, {})
-        account = Account(code=custom.get("code", code), name=custom.get("name", name),
-                          kind=kind, role=role)
-        session.add(account)
-        codes[role] = account.code
-    session.flush()
+    missing = [{"code": overrides.get(role, {}).get("code", code),
+                "name": overrides.get(role, {}).get("name", name), "kind": kind, "role": role,
+                "active": True}
+               for role, (code, name, kind) in rules.DEFAULT_CHART.items() if role not in codes]
+    if missing:
+        # Two workers journaling their first entries at once both find the chart missing:
+        # the second insert waits for the first and then leaves its rows alone.
+        session.execute(insert_on_conflict(session, Account).values(missing)
+                        .on_conflict_do_nothing())
+        codes.update((row["role"], row["code"]) for row in missing)
     return codes
 
 

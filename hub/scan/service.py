@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.intake import service as intakes
 from hub.intake.models import Intake
-from hub.models import utcnow
+from hub.models import insert_on_conflict, utcnow
 from hub.orders.models import Order
 from hub.returns import service as returns
 from hub.returns.models import ReturnAuthorization
@@ -105,9 +104,7 @@ def remember(session: Session, key: str, stamp: Stamp, body: str, *,
     values = {"order_id": stamp.order_id, "revision": stamp.revision,
               "store_id": stamp.store_id, "store_stamp": stamp.store_stamp,
               "token": token, "valid_until": valid_until, "body": body}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ScanAnswer).values(key=key, **values)
+    session.execute(insert_on_conflict(session, ScanAnswer).values(key=key, **values)
                     .on_conflict_do_update(index_elements=[ScanAnswer.key], set_=values))
 
 
