@@ -12,7 +12,7 @@ class ScanAnswer(Base):
     """The JSON a scan lookup answered, kept to answer the same lookup again with one query.
 
     Fresh only while ``revision`` equals the order's ``scan_revision`` (bumped by every write
-    to the order, its returns, vouchers, intakes, inspections, photos and refunds) and
+    to the order, its returns, vouchers, intakes, inspections and photos) and
     ``store_stamp`` equals the store's ``updated_at``. A stale answer is never served: it is
     recomputed and replaced."""
 

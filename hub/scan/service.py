@@ -132,8 +132,8 @@ def verify_voucher(session: Session, keyring: Keyring, text: str,
 def intake_page(session: Session, intake_id: int, may_see: Callable[[int], bool],
                 render: Callable[[dict], str], *, keep: bool = True) -> str | None:
     """The intake's JSON, or None when there is no such intake for this caller (``may_see``
-    is asked with the intake's store). Kept only while the intake is open: once completed,
-    its refund moves on through jobs (``hub.scan.revisions`` does not watch refunds)."""
+    is asked with the intake's store). Kept only until the intake is completed: from then on
+    its refund moves on through jobs, and ``hub.scan.revisions`` does not watch refunds."""
     key = intake_key(intake_id)
     hit = cached(session, key) if keep else None
     if hit:
@@ -143,6 +143,6 @@ def intake_page(session: Session, intake_id: int, may_see: Callable[[int], bool]
     if intake is None or not may_see(intake.store_id):
         return None
     body = render(intakes.intake_to_dict(session, intake))
-    if stamp is not None and intake.status == "open":  # the counter's page, not the record's
+    if stamp is not None and intake.status != "completed":  # no refund behind it yet
         remember(session, key, stamp, body)
     return body
