@@ -16,16 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from hub.amazon import feed as feed_xml
 from hub.amazon.connector import AmazonError, Connector, Throttled
 from hub.amazon.models import ConnectorStatus, FeedSubmission, SettlementLine
-from hub.audit.service import Actor, record
 from hub.models import utcnow
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
-from hub.refunds import states
+from hub.refunds import actions
 from hub.refunds.models import Refund, RefundAttempt, RefundLine
 
 log = logging.getLogger(__name__)
@@ -43,18 +42,8 @@ class StepResult:
     detail: str = ""
 
 
-# Where a refund's fate is decided: each lands in the audit trail (the HQ drill-down's
-# timeline); the steps in between are in the refund's attempts.
-AUDITED_OUTCOMES = ("succeeded", "failed", "amazon_refunded", "manual")
-CONNECTOR = Actor("system", None, "amazon-connector")
-
-
 def _move(refund: Refund, target: str) -> None:
-    states.check(states.REFUND_TRANSITIONS, "refund", refund.status, target)
-    before, refund.status = refund.status, target
-    if target in AUDITED_OUTCOMES:
-        record(object_session(refund), CONNECTOR, f"refund.{target}", "refund", refund.id,
-               before={"status": before}, after={"status": target})
+    actions.move(refund, target)
 
 
 # --- handing over ------------------------------------------------------------------------------

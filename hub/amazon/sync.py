@@ -15,7 +15,7 @@ from hub.amazon.models import ReconciliationItem, SettlementLine
 from hub.amazon.service import AMAZON_REFUND_EVENTS, connector_status, note_success
 from hub.money import Money
 from hub.orders.models import Order, OrderLine
-from hub.refunds import states
+from hub.refunds import actions
 from hub.refunds.models import Refund, RefundLine
 
 SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
@@ -198,8 +198,7 @@ def _settle_refunds(session: Session, refund_ids: set[int | None]) -> None:
     for refund in refunds:
         if refund.status == "succeeded" and \
                 {ln.adjustment_item_id for ln in refund.lines} <= matched.get(refund.id, set()):
-            states.check(states.REFUND_TRANSITIONS, "refund", refund.status, "settled")
-            refund.status = "settled"
+            actions.move(refund, "settled")
 
 
 def mismatches(session: Session, limit: int = 200) -> list[ReconciliationItem]:

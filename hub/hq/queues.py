@@ -17,6 +17,7 @@ from hub.hq.access import Forbidden, Scope
 from hub.intake.models import Intake
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage
+from hub.refunds import actions as refund_actions
 from hub.refunds import states as refund_states
 from hub.refunds.models import Refund
 from hub.returns.models import ReturnAuthorization
@@ -157,12 +158,12 @@ def retry_refund(session: Session, scope: Scope, actor: Actor, refund_id: int) -
     refund = session.get(Refund, refund_id, with_for_update=True)
     if refund is None:
         raise QueueError("not_found", f"no refund {refund_id}")
+    before = {"status": refund.status, "failure_code": refund.failure_code}
     try:
-        refund_states.check(refund_states.REFUND_TRANSITIONS, "refund", refund.status, "queued")
+        refund_actions.move(refund, "queued", actor)
     except refund_states.TransitionError as exc:
         raise QueueError("not_retryable", str(exc)) from exc
-    before = {"status": refund.status, "failure_code": refund.failure_code}
-    refund.status, refund.failure_code, refund.failure_message = "queued", "", ""
+    refund.failure_code, refund.failure_message = "", ""
     record(session, actor, "refund.retried", "refund", refund.id, before=before,
            after={"status": "queued"})
     return refund
