@@ -3,6 +3,7 @@ assess risk, issue the voucher; cancel; expire; verify and consume vouchers."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -58,6 +59,26 @@ SIZE_ORDER = ("small", "medium", "large", "bulky")
 
 class ReturnConflict(Exception):
     """Another request took the same units first."""
+
+
+# --- the shopper's way back ---------------------------------------------------------------------
+
+def status_key(secret: str, number: str) -> str:
+    """The secret part of a return's status link (in the shopper's e-mails): knowing a return
+    number alone shows nothing, and the link is not the voucher itself."""
+    return hmac.new(secret.encode(), f"status:{number}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def status_path(secret: str, number: str) -> str:
+    return f"/return/r/{number}?k={status_key(secret, number)}"
+
+
+def returns_of_order(session: Session, order: Order) -> list[ReturnAuthorization]:
+    """The order's returns, newest first (the shopper who found the order again sees them)."""
+    return list(session.scalars(sa.select(ReturnAuthorization)
+                                .where(ReturnAuthorization.order_id == order.id)
+                                .order_by(ReturnAuthorization.created_at.desc(),
+                                          ReturnAuthorization.id.desc())))
 
 
 # --- finding the order --------------------------------------------------------------------------
@@ -292,10 +313,12 @@ def _new_short_code(session: Session) -> str:
 
 
 def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: Actor,
-                  keyring: Keyring, secret: str, now: datetime | None = None
-                  ) -> ReturnAuthorization:
+                  keyring: Keyring, secret: str, now: datetime | None = None,
+                  link_base: str | None = None) -> ReturnAuthorization:
     """Authorise the requested units. Raises InvalidInput (nothing written) or ReturnConflict
-    (someone else took the units in the meantime). The caller commits."""
+    (someone else took the units in the meantime). The caller commits. ``link_base``: where
+    the shopper's portal was reached, for the link in their e-mail when ``PUBLIC_URL`` is not
+    configured."""
     now = now or utcnow()
     if req.idempotency_key:
         existing = session.scalar(sa.select(ReturnAuthorization).where(
@@ -362,6 +385,12 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
     # The counter's voucher check, worked out ahead of the shopper's visit (hub.scan.jobs).
     outbox.emit(session, "scan.prepare", {"rma": rma.number},
                 dedupe_key=f"scan.prepare:{rma.number}")
+    if rma.shopper_email:
+        # The shopper's copy of the voucher, with the way back to it (a closed tab loses
+        # nothing): sent after commit, like every e-mail.
+        outbox.emit(session, "shopper.notify",
+                    {"rma": rma.number, "event": "voucher_issued", "base_url": link_base},
+                    dedupe_key=f"return:{rma.number}:voucher")
     record(session, actor, "return.issued", "return", rma.number,
            after={"order_id": order.id, "units": len(units), "expected_refund": rma.expected_refund,
                   "currency": rma.currency, "risk_score": risk.score})
