@@ -321,9 +321,21 @@ def _settle_uncertain(session: Session, connector: Connector, sub: FeedSubmissio
     if now < started + timedelta(seconds=connector.feed_settle_seconds):
         _wait(sub, "listing_settling", now)
         return "Amazon lists no feed yet; asking again once its list has settled"
+    if _finances_show_refunds(session, sub):
+        # The second witness disagrees with the list: money moved on these orders that none
+        # of our known refunds explains. Sending again could pay twice; HQ decides.
+        _wait(sub, "finance_shows_refund", now)
+        return "Amazon's finances show refunds on these orders that Homing cannot explain"
     submission_states.move(sub, "uploaded")
     _wait(sub, "", now)
     return "Amazon lists no feed created since the call: creating it now"
+
+
+def _finances_show_refunds(session: Session, sub: FeedSubmission) -> bool:
+    refunds = _refunds_of(session, sub)
+    seen = _amazon_events_by_order(session, refunds)
+    return any(_external_refund(session, r, seen[r.order_id]) for r in refunds
+               if r.order_id in seen)
 
 
 # Feeds listed this long before our call are looked at too (clocks differ a little).
@@ -333,20 +345,31 @@ LIST_MARGIN = timedelta(minutes=5)
 def _know_feed(session: Session, sub: FeedSubmission, feed_id: str, origin: str, status: str,
                created: datetime | None = None) -> AmazonFeed:
     """The feed in our register of Amazon's feeds (added if new; an answer makes it ours)."""
-    feed = session.scalar(sa.select(AmazonFeed).where(AmazonFeed.feed_id == feed_id))
-    if feed is None:
-        feed = AmazonFeed(feed_id=feed_id, seller_id=sub.seller_id,
-                          marketplace_id=sub.marketplace_id, origin=origin,
-                          processing_status=status, amazon_created_at=created, evidence={})
-        session.add(feed)
+    feed = _register(session, sub.seller_id, sub.marketplace_id, feed_id, origin, status,
+                     created)
     if origin == "answer":
         feed.origin, feed.submission_id = "answer", sub.id
     return feed
 
 
+def _register(session: Session, seller_id: str, marketplace_id: str, feed_id: str,
+              origin: str, status: str, created: datetime | None) -> AmazonFeed:
+    feed = session.scalar(sa.select(AmazonFeed).where(AmazonFeed.feed_id == feed_id))
+    if feed is None:
+        feed = AmazonFeed(feed_id=feed_id, seller_id=seller_id, marketplace_id=marketplace_id,
+                          origin=origin, processing_status=status, amazon_created_at=created,
+                          evidence={})
+        session.add(feed)
+    return feed
+
+
 def _pending_feeds(session: Session, sub: FeedSubmission) -> list[AmazonFeed]:
+    return _pending(session, sub.seller_id, sub.marketplace_id)
+
+
+def _pending(session: Session, seller_id: str, marketplace_id: str) -> list[AmazonFeed]:
     return list(session.scalars(sa.select(AmazonFeed).where(
-        AmazonFeed.seller_id == sub.seller_id, AmazonFeed.marketplace_id == sub.marketplace_id,
+        AmazonFeed.seller_id == seller_id, AmazonFeed.marketplace_id == marketplace_id,
         AmazonFeed.origin == "pending").order_by(AmazonFeed.id)))
 
 
@@ -356,10 +379,10 @@ def _feeds_of(session: Session, sub: FeedSubmission) -> list[AmazonFeed]:
 
 
 def _examine(session: Session, connector: Connector, feed: AmazonFeed,
-             sub: FeedSubmission) -> feed_xml.ProcessingResult | None:
+             sub: FeedSubmission | None) -> feed_xml.ProcessingResult | None:
     """Carry a found feed as far as Amazon has: still processing, void (applied nothing),
     this submission's (its report carries exactly our messages) or someone else's."""
-    info = connector.get_feed(sub.marketplace_id, feed.feed_id)
+    info = connector.get_feed(feed.marketplace_id, feed.feed_id)
     feed.processing_status = info["processingStatus"]
     if feed.processing_status in ("IN_QUEUE", "IN_PROGRESS"):
         return None
@@ -367,13 +390,13 @@ def _examine(session: Session, connector: Connector, feed: AmazonFeed,
         feed.origin = "void"
         return None
     report = feed_xml.parse_processing_report(
-        connector.feed_result(sub.marketplace_id, info["resultFeedDocumentId"]))
+        connector.feed_result(feed.marketplace_id, info["resultFeedDocumentId"]))
     feed.evidence = {"processed": report.processed, "successful": report.successful,
                      "with_error": report.with_error, "document_error": report.document_error,
                      "errors": {str(k): v for k, v in report.errors.items()}}
     if report.document_error and report.successful == 0:
         feed.origin = "void"
-    elif _carries(report, sub):
+    elif sub is not None and _carries(report, sub):
         feed.origin, feed.submission_id = "report", sub.id
     else:
         feed.origin = "foreign"
@@ -512,6 +535,40 @@ def _amazon_refund_seen(session: Session, connector: Connector, refund: Refund) 
     return _external_refund(session, refund, found)
 
 
+# --- the register of Amazon's feeds -------------------------------------------------------------
+
+AUDIT_EVERY = timedelta(minutes=10)
+AUDIT_LOOK_BACK = timedelta(days=2)
+
+
+def audit_feeds(session: Session, connector: Connector, seller_id: str, marketplace_id: str,
+                now: datetime) -> int:
+    """Every adjustment feed Amazon lists for this seller and marketplace is one Homing knows.
+    A stranger is registered and carried to its report: it is shown in HQ as foreign unless
+    an uncertain submission proves it its own. Returns how many strangers were found."""
+    status = connector_status(session, f"amazon-feed-audit:{seller_id}:{marketplace_id}")
+    last = _amazon_time((status.cursor or {}).get("checked_at"))
+    if last is not None and now - last < AUDIT_EVERY:
+        return 0
+    since = last - LIST_MARGIN if last is not None else now - AUDIT_LOOK_BACK
+    listed = connector.recent_feeds(marketplace_id, since)
+    known = set(session.scalars(sa.select(AmazonFeed.feed_id).where(
+        AmazonFeed.feed_id.in_([str(f["feedId"]) for f in listed]))))
+    strangers = [f for f in listed if str(f["feedId"]) not in known]
+    for info in strangers:
+        _register(session, seller_id, marketplace_id, str(info["feedId"]), "pending",
+                  info.get("processingStatus", ""), _amazon_time(info.get("createdTime")))
+    session.flush()
+    uncertain = session.scalar(sa.select(sa.func.count()).select_from(FeedSubmission).where(
+        FeedSubmission.seller_id == seller_id, FeedSubmission.marketplace_id == marketplace_id,
+        FeedSubmission.status == "creating"))
+    if not uncertain:  # else the uncertain submission examines them against its messages
+        for feed in _pending(session, seller_id, marketplace_id):
+            _examine(session, connector, feed, None)
+    status.cursor = {**(status.cursor or {}), "checked_at": now.isoformat()}
+    return len(strangers)
+
+
 # --- the push job ------------------------------------------------------------------------------
 
 def push(session: Session, connector_for, now_func=utcnow) -> list[StepResult]:
@@ -524,6 +581,7 @@ def push(session: Session, connector_for, now_func=utcnow) -> list[StepResult]:
         open_ids = _unfinished(session, seller_id, marketplace_id)
         for submission_id in open_ids:
             results.append(_guarded(session, connector, submission_id, now_func))
+        _audited(session, connector, seller_id, marketplace_id, now_func())
         if session.scalar(sa.select(sa.func.count()).select_from(FeedSubmission).where(
                 FeedSubmission.id.in_(open_ids),
                 FeedSubmission.status.in_(("building", "uploaded", "creating")))):
@@ -539,6 +597,17 @@ def push(session: Session, connector_for, now_func=utcnow) -> list[StepResult]:
             if result.status not in ("submitted", "done"):
                 break  # throttled, refused, uncertain or not processed: the next run carries on
     return results
+
+
+def _audited(session: Session, connector: Connector, seller_id: str, marketplace_id: str,
+             now: datetime) -> None:
+    """The feed audit, in its own commit; Amazon failing it holds nothing else up."""
+    try:
+        audit_feeds(session, connector, seller_id, marketplace_id, now)
+        session.commit()
+    except (AmazonError, Throttled) as exc:
+        session.rollback()
+        log.info("feed audit for %s/%s skipped: %s", seller_id, marketplace_id, exc)
 
 
 def _unfinished(session: Session, seller_id: str, marketplace_id: str) -> list[int]:

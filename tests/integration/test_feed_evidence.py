@@ -167,8 +167,10 @@ def test_a_dropped_request_is_sent_again_only_after_amazons_list_settles(
     refunds = _refunds(client, api_key, session, sandbox)
     conn = connector(sandbox)
     _drop_requests(conn, 1)
+    [result] = _push(session, conn, clock)  # request dropped; Amazon lists nothing yet
+    assert result.status == "creating"
     emu.inject("getFeeds", 500, times=1)
-    [result] = _push(session, conn, clock)  # request dropped, then getFeeds fails: no decision
+    [result] = _push(session, conn, clock)  # getFeeds fails: nothing decided
     assert result.status == "error"
     assert session.scalar(sa.select(FeedSubmission.status)) == "creating"
     [result] = _push(session, conn, clock)  # Amazon lists nothing, but not settled yet
@@ -263,3 +265,51 @@ def test_transport_errors_are_unknown_answers_not_refusals(sandbox, monkeypatch)
     monkeypatch.setattr(httpx.Client, "request", boom)
     with pytest.raises(AmazonUnsure):
         conn.create_feed("ATVPDKIKX0DER", "doc")
+
+
+def test_finances_showing_money_moved_stop_a_resend(client, api_key, session, sandbox, emu,
+                                                    clock):
+    """The list shows no feed, but Amazon's financial events show a refund on the order that
+    none of ours explains: the second witness wins, nothing is sent, HQ is told why."""
+    from hub.amazon import sync
+    from hub.orders.models import Order, OrderLine
+
+    [refund] = _refunds(client, api_key, session, sandbox, 1)
+    conn = connector(sandbox)
+    _drop_requests(conn, 1)
+    [result] = _push(session, conn, clock)
+    assert result.status == "creating"
+    order = session.get(Order, refund.order_id)
+    item = session.get(OrderLine, refund.lines[0].order_line_id).external_item_id
+    emu.amazon_refund(order.external_id, item, {"Principal": 500}, kind="auto")
+    emu.advance(600)
+    sync.pull_financial_events(session, conn, "ATVPDKIKX0DER", emu.now())
+    session.commit()
+
+    clock.advance(conn.feed_settle_seconds)
+    [result] = _push(session, conn, clock)
+    assert result.status == "creating" and "finances" in result.detail
+    assert session.scalar(sa.select(FeedSubmission.waiting_reason)) == "finance_shows_refund"
+    assert emu.state()["feeds"] == []
+
+
+def test_every_feed_amazon_lists_is_known_to_homing(client, api_key, session, sandbox, emu,
+                                                    clock):
+    """The feed audit: a feed Homing did not make (here one sent by hand) is registered and
+    carried to its report, so no feed at Amazon goes unaccounted for."""
+    from hub.amazon import feed as feed_xml
+
+    refunds = _refunds(client, api_key, session, sandbox, 1)
+    conn = connector(sandbox)
+    document = feed_xml.build("A1DEMOSELLER", [feed_xml.FeedRefund(
+        424242, ORDERS[0], "USD", (feed_xml.FeedLine("99999999999999", "hand-2",
+                                                     {"Principal": 100}),))])
+    hand_made = conn.create_feed("ATVPDKIKX0DER", conn.upload_feed("ATVPDKIKX0DER", document))
+    [result] = _push(session, conn, clock)
+    assert result.status == "done"
+    origins = dict(session.execute(sa.select(AmazonFeed.feed_id, AmazonFeed.origin)).all())
+    assert origins[hand_made] == "foreign"
+    assert set(origins) == {f["feedId"] for f in emu.state()["feeds"]}
+    _push(session, conn, clock)  # audited again only after AUDIT_EVERY: no extra call
+    assert emu.requests.get("getFeeds") == 1
+    assert refunds
