@@ -25,18 +25,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
 from hub.sandbox import adjustments
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
-RATES: dict[str, tuple[float, int]] = {
-    "createReport": (0.0167, 15), "getReport": (2, 15), "getReports": (0.0222, 10),
-    "cancelReport": (0.0222, 10), "getReportDocument": (0.0167, 15),
-    "createFeedDocument": (0.5, 15), "createFeed": (0.0083, 15), "getFeed": (2, 15),
-    "cancelFeed": (2, 15), "getFeeds": (0.0222, 10), "getFeedDocument": (0.0222, 10),
-    "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
-    "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
-}
+RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
 # Personal data in the Orders API comes only with a Restricted Data Token for the path.
 RDT_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 RDT_PATH = re.compile(r"^/orders/v0/orders(/[0-9A-Za-z-]+(/address|/buyerInfo|/orderItems"
