@@ -582,11 +582,13 @@ class Emulator:
         return answer
 
     def _progress(self, job: Job) -> None:
-        """Move a job along the test clock; process it when it reaches DONE."""
+        """Move a job along the test clock; process it when it reaches DONE. It starts when
+        its queue time is over, whenever someone looks (so jittered feeds finish in the order
+        of their processing times, not of the polls)."""
         now = self.now()
-        if job.status == "IN_QUEUE" and now >= job.created_at + timedelta(
-                seconds=self.delays["queue"]):
-            job.status, job.started_at = "IN_PROGRESS", now
+        queued_until = job.created_at + timedelta(seconds=self.delays["queue"])
+        if job.status == "IN_QUEUE" and now >= queued_until:
+            job.status, job.started_at = "IN_PROGRESS", queued_until
         if (job.status == "IN_PROGRESS" and not job.stuck and now >= job.started_at
                 + timedelta(seconds=self.delays["processing"] + job.jitter)):
             job.ended_at = now
