@@ -61,6 +61,10 @@ class SandboxServer:
         self._thread.start()
         return self
 
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (``homing sandbox serve``)."""
+        self._server.serve_forever()
+
     def stop(self) -> None:
         self._server.shutdown()
         self._thread.join(timeout=5)
