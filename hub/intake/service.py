@@ -25,7 +25,6 @@ from hub.models import utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
-from hub.outbox.models import OutboxMessage
 from hub.policy.models import ReturnReason
 from hub.refunds.engine import RefundBreakdown, RefundEngine, RefundRules, ReturnedUnit
 from hub.refunds.models import Refund, RefundLine
@@ -431,7 +430,9 @@ def local_day_bounds(store: Store, now: datetime) -> tuple[datetime, datetime]:
 
 
 def today(session: Session, store: Store, now: datetime | None = None) -> dict:
-    """Today's intakes at a store, what waits for a supervisor, and failed pushes."""
+    """Today's intakes at a store and what waits for a supervisor: what the counter can act
+    on. Failed deliveries (shopper e-mails, Amazon, finance) are HQ's to fix and wait in HQ's
+    outbox queue; the counter is not shown them."""
     now = now or utcnow()
     start, end = local_day_bounds(store, now)
     intakes = session.scalars(
@@ -440,9 +441,7 @@ def today(session: Session, store: Store, now: datetime | None = None) -> dict:
         .order_by(Intake.started_at.desc())).all()
     waiting = session.scalars(sa.select(Intake).where(
         Intake.store_id == store.id, Intake.status == "awaiting_approval")).all()
-    failed = session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
-        OutboxMessage.store_id == store.id, OutboxMessage.status.in_(("failed", "dead")))) or 0
-    return {"intakes": intakes, "waiting": waiting, "failed_pushes": failed}
+    return {"intakes": intakes, "waiting": waiting}
 
 
 # --- views ----------------------------------------------------------------------------------------
