@@ -337,7 +337,7 @@ def _refund_intent(session: Session, intake: Intake, rma: ReturnAuthorization,
                     marketplace_id=order.marketplace_id,
                     due_at=now + returns.REFUND_DUE_AFTER)
     for n, line in enumerate(breakdown.lines, start=1):
-        if not line.amount and not line.quantity:
+        if not line.amount:  # Amazon refuses a zero adjustment; nothing to settle either
             continue
         refund.lines.append(RefundLine(
             order_line_id=int(line.line_id), quantity=line.quantity, amount=line.amount,
