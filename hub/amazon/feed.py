@@ -17,7 +17,8 @@ How Amazon wants a refund's money (the rule the refund engine's lines and this m
   RestockingFee is never positive.
 - The net of each AdjustedItem must be positive: Amazon rejects "The net adjustment amount
   is not a positive amount" both when it exceeds the item's balance and when it is zero
-  (Seller Central help 30741). An item with nothing to refund is left out of the feed.
+  (Seller Central help 30741). An item whose net is zero is left out of the feed (no money
+  changes); the refund engine gives such an item no amounts at all.
 - PromotionAdjustments (OrderAdjustment.xsd: PromotionClaimCode?, MerchantPromotionID?,
   Component Type Principal|Shipping) hand back the part of a promotion that applied to the
   returned item: the discount the buyer no longer gets, so its amount is negative, as in the
@@ -141,7 +142,7 @@ def _fold_clawback(out: dict[str, int], clawback: int) -> None:
 
 def _adjusted_item(parent: ET.Element, line: FeedLine, currency: str, reason: str) -> None:
     components = amazon_components(line.components)
-    if not components:
+    if not sum(components.values()):
         return  # nothing to refund on this item: Amazon refuses a zero adjustment
     item = ET.SubElement(parent, "AdjustedItem")
     ET.SubElement(item, "AmazonOrderItemCode").text = line.item_code

@@ -297,7 +297,11 @@ class RefundEngine:
             taken = _deduct(lines, amount, first + [i for i in lines if i not in first])
             explanations.append(self._clawback_explanation(promo_id, taken))
         if recovered < 0:
-            _deduct(lines, -recovered, list(lines))
+            taken = _deduct(lines, -recovered, list(lines))
+            explanations.append(Explanation(
+                "clawback_recovered", {"amount_minor": taken},
+                f"a claw-back an earlier refund could not deduct "
+                f"({Money.from_minor(taken, self.order.currency)}) is deducted now"))
         elif recovered:  # refunds made were less than the entitlement: pay the difference
             lines[next(u.line_id for u in now)]["Principal"] += recovered
         out = []
