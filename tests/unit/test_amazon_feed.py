@@ -119,7 +119,8 @@ def test_settlement_file_dates_and_amounts_in_local_formats():
     assert reconcile.to_minor("1200", "JPY") == 1200
 
 
-def _sandbox_answer(components: dict[str, int], discount: int = 500, times: int = 1) -> list:
+def _sandbox_answer(components: dict[str, int], discount: int = 500, times: int = 1,
+                    edit=lambda xml: xml) -> list:
     """What the sandbox's Amazon says to the same one-item refund sent ``times`` times."""
     from datetime import UTC, datetime
 
@@ -134,7 +135,7 @@ def _sandbox_answer(components: dict[str, int], discount: int = 500, times: int 
         data = feed.build("A1DEMOSELLER", [feed.FeedRefund(n, "112-1234567-7654321", "USD", (
             feed.FeedLine("12345678901234", f"R-{n}", components),))])
         doc = emu.create_feed_document(feed.CONTENT_TYPE)
-        emu.upload(doc.id, feed.CONTENT_TYPE, data)
+        emu.upload(doc.id, feed.CONTENT_TYPE, edit(data))
         job = Job(f"F{n}", "feed", feed.FEED_TYPE, "A1DEMOSELLER", ["ATVPDKIKX0DER"],
                   datetime.now(UTC), input_document_id=doc.id)
         errors = feed.parse_processing_report(emu._process_feed(job)).failed(n)
@@ -143,8 +144,10 @@ def _sandbox_answer(components: dict[str, int], discount: int = 500, times: int 
 
 def test_sandbox_refuses_what_amazon_refuses():
     # Seller Central help 30741: a net that is not positive, zero included.
-    assert "not a positive amount" in " ".join(_sandbox_answer({"Principal": 500,
-                                                                "Promotion": -500}))
+    # (Our feed leaves such an item out, so it is written here by hand.)
+    zero = _sandbox_answer({"Principal": 500, "Promotion": -400},
+                           edit=lambda xml: xml.replace(b"-4.00", b"-5.00"))
+    assert "not a positive amount" in " ".join(zero)
     assert _sandbox_answer({"Principal": 100, "Promotion": 50}) == [
         "PromotionAdjustments must not be positive"]
     # A promotion adjustment hands back at most the item's discount, over every refund.
