@@ -270,7 +270,7 @@ class _Pusher(threading.Thread):
     def __init__(self, stack: Stack):
         super().__init__(daemon=True, name="pusher")
         self.stack = stack
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         import redis
@@ -278,12 +278,12 @@ class _Pusher(threading.Thread):
 
         conn = redis.Redis.from_url(self.stack.proxied_redis_url, socket_timeout=2,
                                     socket_connect_timeout=2)
-        while not self._stop.wait(PUSH_EVERY):
+        while not self._halt.wait(PUSH_EVERY):
             with contextlib.suppress(redis.RedisError):
                 Queue("low", connection=conn).enqueue("hub.jobs.tasks.run_periodic", PUSH_JOB)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 

@@ -184,9 +184,42 @@ class WorkerPool:
 
 
 def _killpg(proc: subprocess.Popen, sig: int) -> None:
-    """Signal the worker's own process group (it was started in a session of its own)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
+    """Signal the worker's process group (it was started in a session of its own) and its
+    descendants' groups: RQ puts each work-horse in a group of its own (os.setpgrp), and a
+    killed container or machine takes the horse with it."""
+    groups = {proc.pid} | {os.getpgid(pid) for pid in _descendants(proc.pid)
+                           if _exists(pid)}
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.getpgid(pid)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (read from /proc; Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 class SandboxProcess:
