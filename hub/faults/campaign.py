@@ -41,6 +41,7 @@ WORKER_SETTINGS = {"AMAZON_RATE_MULTIPLIER": RATE, "AMAZON_HTTP_TIMEOUT": 10,
                    "AMAZON_FEED_SETTLE_SECONDS": 20}
 PUSH_EVERY = 4.0
 PUSH_JOB = "amazon-push-refunds"
+PUSH_LOCKS = "homing:*push*"  # the push's Redis lock ("homing:amazon-push" on 2026-12-03)
 
 
 @dataclass
@@ -240,7 +241,7 @@ class FaultRunner(threading.Thread):
         conn = _redis(self.stack)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(conn.scan_iter(match="*amazon-push*")):
+            if any(k for k in conn.scan_iter(match=PUSH_LOCKS) if b"spapi" not in k):
                 for worker in Worker.all(connection=conn):
                     job = worker.get_current_job()
                     if job is not None and PUSH_JOB in (job.description or ""):
