@@ -17,6 +17,7 @@ PREFIX = "/sandbox/spapi"
 
 
 def mount_sandbox(app: Flask, prefix: str = PREFIX) -> Emulator:
+    import hub.sandbox.jobs  # noqa: F401  (its settlement clockwork runs where it is mounted)
     from hub.extensions import csrf, limiter
     from hub.sandbox.fixtures import hub_order
     from hub.sandbox.routes import bp

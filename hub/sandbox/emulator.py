@@ -26,18 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
 from hub.sandbox import adjustments
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
-RATES: dict[str, tuple[float, int]] = {
-    "createReport": (0.0167, 15), "getReport": (2, 15), "getReports": (0.0222, 10),
-    "cancelReport": (0.0222, 10), "getReportDocument": (0.0167, 15),
-    "createFeedDocument": (0.5, 15), "createFeed": (0.0083, 15), "getFeed": (2, 15),
-    "cancelFeed": (2, 15), "getFeeds": (0.0222, 10), "getFeedDocument": (0.0222, 10),
-    "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
-    "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
-}
+RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
 # Personal data in the Orders API comes only with a Restricted Data Token for the path.
 RDT_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 RDT_PATH = re.compile(r"^/orders/v0/orders(/[0-9A-Za-z-]+(/address|/buyerInfo|/orderItems"
@@ -641,7 +635,7 @@ class Emulator:
         if order["OrderStatus"] not in ("Shipped", "Delivered"):
             return [(E_NOT_SHIPPED, f"Order {message.amazon_order_id} has not shipped; cancel "
                                     "it instead")]
-        errors, planned = [], {}
+        errors, planned, discounts = [], {}, {}
         for item in message.items:
             line = order["items"].get(item.item_code)
             if line is None:
@@ -663,8 +657,15 @@ class Emulator:
                                            "positive"))
             if any(p.amount > 0 for p in item.promotions):
                 errors.append((E_SIGN, "PromotionAdjustments must not be positive"))
-            if net < 0:
-                errors.append((E_SIGN, f"The adjustment for item {item.item_code} is negative"))
+            elif item.promotions and "PromotionDiscount" in line:
+                discounts[item.item_code] = discounts.get(item.item_code, 0) - sum(
+                    to_minor(p.amount, order["currency"]) for p in item.promotions)
+            if net <= 0:
+                # Seller Central help 30741: a net that is not positive (zero included) is
+                # rejected.
+                errors.append((E_SIGN, f"The net adjustment amount for item {item.item_code} "
+                                       "is not a positive amount and has therefore been "
+                                       "rejected"))
         for (code, kind), amount in planned.items():
             line = order["items"][code]
             charged = int(line.get(CAPPED_BY[kind], 0))
@@ -676,6 +677,24 @@ class Emulator:
                                               f" exceeds the "
                                               f"{decimal_text(charged, order['currency'])} "
                                               "charged"))
+        errors += self._check_discounts(message.amazon_order_id, order, discounts)
+        return errors
+
+    def _check_discounts(self, order_id: str, order: dict, discounts: dict[str, int]) -> list:
+        """A promotion adjustment hands back at most the discount the item had (when the
+        order's item says what it was: PromotionDiscount, as getOrderItems shows it)."""
+        errors = []
+        for code, amount in discounts.items():
+            given = int(order["items"][code]["PromotionDiscount"])
+            already = -sum(a["charges"].get("Discount", 0) for a in self.applied
+                           if a["amazon_order_id"] == order_id and a["item_code"] == code)
+            if already + amount > given:
+                errors.append((E_OVER_REFUND, f"The requested promotion adjustment for item "
+                                              f"{code} is not eligible: "
+                                              f"{decimal_text(already + amount, order['currency'])}"
+                                              f" exceeds the "
+                                              f"{decimal_text(given, order['currency'])} "
+                                              "discount given"))
         return errors
 
     def _apply(self, message: adjustments.Message, job: Job) -> None:
