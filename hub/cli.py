@@ -537,8 +537,7 @@ def bench_pipeline(n: int, workers: int, speed: float, admin_url: str):
 def bench_faults(n: int, seed: int, scenario: str, runs: int, settle_timeout: float | None,
                  admin_url: str, redis_url: str | None, keep: bool):
     """Fault campaign: refunds drained by workers while faults strike; invariants checked."""
-    from hub.faults import run_campaign
-    from hub.faults.campaign import report
+    from hub.faults.bench import report, run_campaign
     from hub.faults.scenarios import SCENARIOS
 
     if scenario not in SCENARIOS:

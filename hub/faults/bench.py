@@ -1,5 +1,6 @@
-"""The fault campaign: N accepted refunds drained through the production shape while faults
-strike on a seeded schedule, then the invariants (``hub.faults.invariants``).
+"""`homing bench faults`, the fault campaign: N accepted refunds drained through the
+production shape while faults strike on a seeded schedule, then the invariants
+(``hub.faults.invariants``).
 
 1. A scratch PostgreSQL database, migrated, receives N accepted returns as a completed intake
    leaves them (``hub.amazon.bench.seed``: refund intents plus outbox messages), due in waves.
@@ -58,6 +59,17 @@ class Result:
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+
+def run_campaign(scenario: str, refunds: int, seed: int, *,
+                 settle_timeout: float | None = None, **options) -> Result:
+    """Plan and run one campaign (see ``run`` for the options)."""
+    from hub.faults import scenarios
+
+    plan = scenarios.plan(scenario, refunds, seed)
+    if settle_timeout is not None:
+        plan.settle_timeout = float(settle_timeout)
+    return run(plan, **options)
 
 
 def _log(message: str) -> None:
