@@ -9,6 +9,7 @@ Redis) is put back in line."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -177,10 +178,18 @@ def _carried_by_live_jobs(conn) -> set[int]:
     return carried
 
 
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*: ")
+
+
 def _failure(job) -> str:
+    """The exception line of a failed job's traceback (or RQ's own note, such as a killed
+    work-horse's)."""
     result = job.latest_result()
-    text = (getattr(result, "exc_string", None) or "").strip()
-    return text.splitlines()[-1][:300] if text else "no reason recorded"
+    lines = (getattr(result, "exc_string", None) or "").strip().splitlines()
+    if not lines:
+        return "no reason recorded"
+    raised = [line for line in lines if _EXCEPTION_LINE.match(line)]
+    return (raised[-1] if raised else lines[-1])[:300]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
