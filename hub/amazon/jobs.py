@@ -92,7 +92,8 @@ class PushLease:
 
     def __init__(self, conn, seconds: float):
         self.seconds = seconds
-        self.lock = conn.lock(PUSH_LOCK, timeout=seconds, blocking=False)
+        # thread_local=False: the renewal thread must see the token the run acquired.
+        self.lock = conn.lock(PUSH_LOCK, timeout=seconds, blocking=False, thread_local=False)
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._renew, name="homing-push-lease",
                                         daemon=True)
