@@ -263,7 +263,10 @@ def _money_rows(values: dict[str, int]) -> list[tuple[str, str]]:
 @bp.get("/queues")
 @hq_required
 def queues_page():
-    return render_template("hq/queues.html", q=_all_queues(), now=utcnow())
+    from hub.jobs.deadlines import WAITING_REASONS
+
+    return render_template("hq/queues.html", q=_all_queues(), now=utcnow(),
+                           waiting_reasons=WAITING_REASONS)
 
 
 def _all_queues() -> queues.Queues:

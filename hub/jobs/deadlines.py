@@ -33,7 +33,7 @@ Refunds (owner: amazon-push-refunds, every 20 s; pending: the outbox's refund.su
 Feed submissions (owner: amazon-push-refunds):
   building    since created_at      overdue after 30 min
   uploaded    since created_at      overdue after 1 h
-  creating    since last_polled_at  overdue after 30 min (shown with its waiting_reason)
+  creating    since create_started_at  overdue after 30 min (shown with its waiting_reason)
   submitted   since submitted_at    overdue after 4 h, or when not polled for 15 min
   any other   since last_polled_at or created_at, overdue after 1 h
 
@@ -82,6 +82,14 @@ RQ_WAITING = N_("The oldest job in RQ queue “%(queue)s” has waited %(minutes
 RQ_FAILED = N_("The job failed in RQ: %(error)s")
 PERIODIC_LATE = N_("No successful run for %(minutes)s min (it runs every %(every)s s).")
 REDIS_DOWN = N_("Redis does not answer (%(error)s): no job runs.")
+# The push's codes for why a feed submission waits (FeedSubmission.waiting_reason).
+WAITING_REASONS = {
+    "another_uncertain": N_("Another feed of this seller and marketplace is still uncertain."),
+    "unsure_answer": N_("Amazon's answer to createFeed was lost or unclear."),
+    "candidate_processing": N_("A feed that may be this one is still being processed."),
+    "listing_settling": N_("Waiting for Amazon's list of feeds to settle."),
+    "finance_shows_refund": N_("Amazon's finances show a refund; waiting for its feed."),
+}
 
 
 @dataclass(frozen=True)
@@ -187,12 +195,13 @@ def overdue_feed_submissions(session: Session, now: datetime, limit: int) -> lis
 def _feed_item(sub, now: datetime) -> Overdue | None:
     status = sub.status
     since = {"building": sub.created_at, "uploaded": sub.created_at,
-             "creating": sub.last_polled_at or sub.created_at,
+             "creating": (getattr(sub, "create_started_at", None) or sub.last_polled_at
+                          or sub.created_at),
              "submitted": sub.submitted_at or sub.created_at}.get(
         status, sub.last_polled_at or sub.created_at)
     # Columns the push may add (waiting_reason, attempts, last_error) are shown when present.
     summary = sub.processing_summary or {}
-    extra = {"attempts": getattr(sub, "attempts", None),
+    extra = {"attempts": getattr(sub, "create_attempts", None),
              "last_error": str(getattr(sub, "last_error", "") or summary.get("document_error")
                                or ""),
              "waiting_reason": str(getattr(sub, "waiting_reason", "") or "")}

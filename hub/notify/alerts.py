@@ -21,7 +21,6 @@ from hub.extensions import db
 from hub.jobs.deadlines import Overdue, overdue
 from hub.jobs.runner import job_row, periodic
 from hub.models import utcnow
-from hub.web.i18n import translated
 
 JOB = "overdue-alerts"
 MAX_LINES = 200  # items listed in one e-mail; the rest are counted
@@ -68,7 +67,7 @@ def alert_email(items: list[Overdue], address: str) -> EmailMessage:
             if error_names(item.last_error):
                 detail.append(error_names(item.last_error))
             lines.append(" · ".join(detail))
-            lines.append("    " + translated(item.reason, params))
+            lines.append("    " + gettext(item.reason, **params))
         if len(items) > MAX_LINES:
             lines.append(gettext("… and %(n)s more.", n=len(items) - MAX_LINES))
     email["From"] = current_app.config.get("MAIL_FROM", "returns@homing.invalid")
