@@ -108,16 +108,30 @@ def recover_failed_jobs(conn, now: datetime | None = None) -> int:
     recovered = 0
     ids = registry.get_job_ids(0, FAILED_JOBS_PER_RUN - 1)
     for job in Job.fetch_many(ids, connection=conn):
-        if job is None or job.func_name != DELIVER_FUNC:
+        message_ids = _message_ids(job)
+        if message_ids is None:
             continue
-        recovered += _take_back(job, now)
+        recovered += _take_back(job, message_ids, now)
         db.session.commit()
         registry.remove(job, delete_job=True)
     return recovered
 
 
-def _take_back(job, now: datetime) -> int:
-    message_ids = [int(i) for i in job.args[0]]
+def _message_ids(job) -> list[int] | None:
+    """The message ids a delivery job carries; None for any other job (or one whose data
+    cannot be read: it must not stop the relay, and the deadline sweep covers its messages)."""
+    if job is None:
+        return None
+    try:
+        if job.func_name != DELIVER_FUNC:
+            return None
+        return [int(i) for i in job.args[0]]
+    except Exception:  # noqa: BLE001 - unreadable job data
+        log.exception("outbox: cannot read RQ job %s", job.id)
+        return None
+
+
+def _take_back(job, message_ids: list[int], now: datetime) -> int:
     rows = {m.id: m for m in db.session.scalars(_skip_locked(sa.select(OutboxMessage).where(
         OutboxMessage.id.in_(message_ids), OutboxMessage.status == "enqueued")))}
     on = next((i for i in message_ids if i in rows), None)
@@ -173,8 +187,7 @@ def _carried_by_live_jobs(conn) -> set[int]:
                + StartedJobRegistry(QUEUE, connection=conn).get_job_ids())
     carried: set[int] = set()
     for job in Job.fetch_many(job_ids, connection=conn):
-        if job is not None and job.func_name == DELIVER_FUNC:
-            carried.update(int(i) for i in job.args[0])
+        carried.update(_message_ids(job) or ())
     return carried
 
 

@@ -93,10 +93,14 @@ def _sleep_until_stopped(stop: threading.Event, seconds: float) -> None:
 
 def _start_cron(conn, stop: threading.Event) -> threading.Thread:
     cron = CronScheduler(connection=conn, name="homing-cron")
-    cron.register(tasks.relay_outbox, "high", interval=RELAY_EVERY_SECONDS)
+    # A run still waiting when the next is due is dropped (ttl), so a pause never leaves a pile
+    # of identical runs behind; failed runs are kept a day for a look, not RQ's year.
+    cron.register(tasks.relay_outbox, "high", interval=RELAY_EVERY_SECONDS,
+                  ttl=max(60, RELAY_EVERY_SECONDS), failure_ttl=tasks.FAILED_JOB_TTL)
     load_periodic_jobs()
     for name, every, _func in PERIODIC:
-        cron.register(tasks.run_periodic, "low", args=(name,), interval=int(every), name=name)
+        cron.register(tasks.run_periodic, "low", args=(name,), interval=int(every), name=name,
+                      ttl=max(60, int(every)), failure_ttl=tasks.FAILED_JOB_TTL)
     thread = threading.Thread(target=_run_cron, args=(cron, stop), name="homing-cron",
                               daemon=True)
     thread.start()
