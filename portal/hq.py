@@ -263,8 +263,17 @@ def _money_rows(values: dict[str, int]) -> list[tuple[str, str]]:
 @bp.get("/queues")
 @hq_required
 def queues_page():
-    return render_template("hq/queues.html", q=queues.all_queues(db.session, g.scope, utcnow()),
-                           now=utcnow())
+    from hub.jobs.deadlines import WAITING_REASONS
+
+    return render_template("hq/queues.html", q=_all_queues(), now=utcnow(),
+                           waiting_reasons=WAITING_REASONS)
+
+
+def _all_queues() -> queues.Queues:
+    from hub.jobs.queue import redis_connection
+
+    return queues.all_queues(db.session, g.scope, utcnow(),
+                             redis=redis_connection(current_app))
 
 
 def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
@@ -291,6 +300,12 @@ def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
                  "homing_minor", "amazon_minor"],
                 [[m.settlement_id, m.outcome, m.adjustment_item_id, m.refund_id or "",
                   m.currency, m.homing_amount, m.amazon_amount] for m in q.mismatches])
+    if name == "overdue":
+        return (["kind", "ref", "state", "since", "deadline", "owner", "attempts", "last_error",
+                 "waiting_reason"],
+                [[o.kind, o.ref, o.state, at(o.since), at(o.deadline), o.owner,
+                  "" if o.attempts is None else o.attempts, o.last_error, o.waiting_reason]
+                 for o in q.overdue])
     if name == "dead_messages":
         return (["message", "topic", "status", "attempts", "last_error"],
                 [[m.id, m.topic, m.status, m.attempts, m.last_error] for m in q.dead_messages])
@@ -300,7 +315,7 @@ def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
 @bp.get("/queues/<name>.csv")
 @hq_required
 def queue_csv(name: str):
-    header, rows = _queue_rows(queues.all_queues(db.session, g.scope, utcnow()), name)
+    header, rows = _queue_rows(_all_queues(), name)
     return _csv(f"homing-{name.replace('_', '-')}.csv", header, rows)
 
 

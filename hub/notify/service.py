@@ -26,6 +26,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
 from hub.intake.models import Intake
+from hub.locales import local_date, locale_name, money
 from hub.money import Money
 from hub.outbox import service as outbox
 from hub.refunds.models import Refund
@@ -33,7 +34,6 @@ from hub.returns.models import ReturnAuthorization
 from hub.returns.service import status_path
 from hub.stores.models import Store
 from hub.vouchers.models import Voucher
-from hub.web.i18n import local_date, locale_name, money
 
 
 def _amount(refund: Refund | None) -> str | None:
