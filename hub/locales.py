@@ -62,6 +62,8 @@ def money(minor: int, currency: str) -> str:
 def _local(moment: datetime, zone: str | None) -> datetime:
     if moment.tzinfo is None:  # stored in UTC; SQLite hands it back without the zone
         moment = moment.replace(tzinfo=UTC)
+    if zone is None:
+        return moment  # already on the clock it was given in (routing's store-local times)
     try:
         return moment.astimezone(ZoneInfo(zone or "UTC"))
     except (ZoneInfoNotFoundError, ValueError):

@@ -230,8 +230,9 @@ def test_a_shopper_returns_headphones_by_phone_and_follows_them_to_refunded(
         store = s.get(Store, rma.chosen_store_id)
         store_code, zone = store.code, store.timezone
     _hand_in(stack, token, store_code, {0: "C"})
-    stack.mail.wait_for(lambda m: number in str(m["Subject"]), to=email,
-                        what="the drop-off receipt (the outbox sends it in any locale)")
+    receipt = stack.mail.wait_for(lambda m: number in str(m["Subject"]), to=email,
+                                  what="the drop-off receipt (the outbox sends it in any locale)")
+    assert LINK.findall(stack.mail.text(receipt)) == [link]  # the same way back
     page.reload()
     assert page.get_attribute("[data-phase]", "data-phase") == "refund_on_its_way"
     assert page.locator("[data-store]").count() == 0  # handed in: no store to go to
