@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import sys
@@ -33,7 +34,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
-                    bench_cli):
+                    bench_cli, sandbox_cli):
         app.cli.add_command(command)
 
 
@@ -381,6 +382,26 @@ def worker(burst: bool, no_cron: bool):
     from hub.jobs.worker import run_worker
 
     run_worker(current_app._get_current_object(), burst=burst, with_cron=not no_cron)
+
+
+@click.group("sandbox")
+def sandbox_cli() -> None:
+    """The built-in SP-API sandbox as a server of its own."""
+
+
+@sandbox_cli.command("serve")
+@click.option("--port", default=5001, show_default=True, type=int,
+              help="Port on 127.0.0.1 (0: any free port). Its /_emu/ API has no login, so it "
+                   "never listens beyond this machine.")
+def sandbox_serve(port: int):
+    """Serve the SP-API sandbox alone at http://127.0.0.1:PORT (Ctrl+C to stop)."""
+    from hub.sandbox import SandboxServer
+
+    server = SandboxServer(port)
+    click.echo(f"SP-API sandbox at {server.url} (state: {server.url}/_emu/state)")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 # --- benchmarks -----------------------------------------------------------------------------

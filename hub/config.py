@@ -65,6 +65,10 @@ class Defaults:
     AMAZON_LWA_URL: str | None = None  # None: Amazon's, or the endpoint in sandbox mode
     AMAZON_CREDENTIALS_FILE: str | None = None  # JSON; else python-amazon-sp-api's env vars
     AMAZON_RATE_MULTIPLIER = 1.0  # our token buckets' speed (benchmarks with a fast sandbox)
+    AMAZON_HTTP_TIMEOUT = 30.0  # seconds per SP-API call; past it the answer counts as unknown
+    # After a createFeed whose answer we never got, Amazon's feed list is believed to show
+    # every feed made since the call only this long after it (always > the HTTP timeout).
+    AMAZON_FEED_SETTLE_SECONDS = 180.0
     # [["SELLER_ID", "MARKETPLACE_ID"], ...]: accounts asked for orders shoppers type that
     # Homing has not seen (besides the accounts of the orders it has).
     AMAZON_ACCOUNTS: list = []

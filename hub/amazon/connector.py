@@ -26,7 +26,10 @@ from sp_api.base import Marketplaces
 from sp_api.base.exceptions import (
     SellingApiException,
     SellingApiForbiddenException,
+    SellingApiGatewayTimeoutException,
     SellingApiRequestThrottledException,
+    SellingApiServerException,
+    SellingApiTemporarilyUnavailableException,
 )
 
 from hub.amazon import feed as feed_xml
@@ -36,6 +39,7 @@ SANDBOX_CREDENTIALS = {"refresh_token": "Atzr|homing-sandbox-refresh-token",
                        "lwa_app_id": "amzn1.application-oa2-client.homing-sandbox",
                        "lwa_client_secret": "homing-sandbox-secret"}
 TIMEOUT = 30.0
+FEED_SETTLE_SECONDS = 180.0
 
 
 class Throttled(Exception):
@@ -52,6 +56,16 @@ class AmazonError(Exception):
     def __init__(self, operation: str, code: str, message: str, status: int | None = None):
         super().__init__(f"{operation}: {code} {message}")
         self.operation, self.code, self.message, self.status = operation, code, message, status
+
+
+class AmazonUnsure(AmazonError):
+    """We do not know what Amazon did: a 5xx, a timeout, a dropped connection or an answer we
+    could not read. For a call that changes something at Amazon (createFeed) this is never a
+    "no": the work may have been done."""
+
+
+UNSURE_EXCEPTIONS = (SellingApiServerException, SellingApiTemporarilyUnavailableException,
+                     SellingApiGatewayTimeoutException)
 
 
 def marketplace(marketplace_id: str) -> Marketplaces:
@@ -90,9 +104,13 @@ class Connector:
     our empty bucket both raise Throttled; an expired access token is refreshed once."""
 
     def __init__(self, *, seller_id: str, endpoint: str | None, lwa_url: str | None,
-                 credentials: dict | None, buckets: Buckets, timeout: float = TIMEOUT):
+                 credentials: dict | None, buckets: Buckets, timeout: float = TIMEOUT,
+                 feed_settle_seconds: float = FEED_SETTLE_SECONDS):
         self.seller_id, self.endpoint, self.buckets = seller_id, endpoint, buckets
         self.credentials, self.timeout = credentials, timeout
+        # How long after a createFeed call Amazon's feed list is trusted to show the feed if
+        # one was made: longer than our own call can last, plus the list's lag.
+        self.feed_settle_seconds = max(float(feed_settle_seconds), float(timeout) + 5)
         self.token_client = AccessTokenClient
         if lwa_url:
             parts = urlsplit(lwa_url)
@@ -117,7 +135,10 @@ class Connector:
             app.extensions["homing_spapi_buckets"] = buckets
         return cls(seller_id=seller_id, endpoint=endpoint,
                    lwa_url=app.config.get("AMAZON_LWA_URL") or endpoint,
-                   credentials=load_credentials(app), buckets=buckets)
+                   credentials=load_credentials(app), buckets=buckets,
+                   timeout=float(app.config.get("AMAZON_HTTP_TIMEOUT") or TIMEOUT),
+                   feed_settle_seconds=float(app.config.get("AMAZON_FEED_SETTLE_SECONDS")
+                                             or FEED_SETTLE_SECONDS))
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -145,14 +166,25 @@ class Connector:
                     access_token_client.cache.clear()  # the access token expired: refresh it
                     continue
                 raise _error(operation, exc) from exc
+            except UNSURE_EXCEPTIONS as exc:
+                raise AmazonUnsure(operation, getattr(exc, "amzn_code", "") or "ServerError",
+                                   getattr(exc, "message", "") or type(exc).__name__,
+                                   getattr(exc, "code", None)) from exc
             except SellingApiException as exc:
                 raise _error(operation, exc) from exc
+            except (httpx.TransportError, OSError) as exc:
+                # Sent or not, answered or not: we cannot tell.
+                raise AmazonUnsure(operation, "NoAnswer", f"{type(exc).__name__}: {exc}") \
+                    from exc
             self.on_event(operation, "ok")
             return result
         raise AssertionError("unreachable")
 
     def _download(self, url: str, compression: str | None) -> bytes:
-        response = httpx.get(url, timeout=self.timeout)
+        try:
+            response = httpx.get(url, timeout=self.timeout)
+        except httpx.TransportError as exc:
+            raise AmazonUnsure("download", "NoAnswer", f"{type(exc).__name__}: {exc}") from exc
         if response.status_code != 200:
             raise AmazonError("download", "DocumentUnavailable",
                               f"HTTP {response.status_code}: {response.text[:200]}",
@@ -177,18 +209,31 @@ class Connector:
         client = self._client(Feeds, marketplace_id)
         response = self.call("createFeed", lambda: client.create_feed(
             feed_xml.FEED_TYPE, document_id, marketplaceIds=[marketplace_id]))
-        return str(response.payload["feedId"])
+        feed_id = (response.payload or {}).get("feedId") if isinstance(response.payload, dict) \
+            else None
+        if not feed_id:  # e.g. a 5xx page without Amazon's error body
+            raise AmazonUnsure("createFeed", "UnreadableAnswer", "no feedId in the answer")
+        return str(feed_id)
 
     def get_feed(self, marketplace_id: str, feed_id: str) -> dict:
         client = self._client(Feeds, marketplace_id)
         return self.call("getFeed", lambda: client.get_feed(feed_id)).payload
 
     def recent_feeds(self, marketplace_id: str, since: datetime) -> list[dict]:
+        """Every adjustment feed created since ``since``, all pages (a partial list would let
+        a feed go unseen)."""
         client = self._client(Feeds, marketplace_id)
-        response = self.call("getFeeds", lambda: client.get_feeds(
-            feedTypes=[feed_xml.FEED_TYPE], createdSince=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            pageSize=100))
-        return response.payload.get("feeds", [])
+        feeds: list[dict] = []
+        params = {"feedTypes": [feed_xml.FEED_TYPE], "pageSize": 100,
+                  "createdSince": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        while True:
+            payload = self.call("getFeeds", lambda p=params: client.get_feeds(**p)).payload
+            if not isinstance(payload, dict):
+                raise AmazonUnsure("getFeeds", "UnreadableAnswer", "no feed list in the answer")
+            feeds.extend(payload.get("feeds", []))
+            if not payload.get("nextToken"):
+                return feeds
+            params = {"nextToken": payload["nextToken"]}
 
     def feed_result(self, marketplace_id: str, document_id: str) -> bytes:
         client = self._client(Feeds, marketplace_id)

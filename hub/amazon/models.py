@@ -7,14 +7,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models import Base, JsonDoc, money_column, utcnow
 
+SUBMISSION_STATES = ("building", "uploaded", "creating", "submitted", "done", "fatal",
+                     "cancelled")
+UNFINISHED = ("building", "uploaded", "creating", "submitted")
+
 
 class FeedSubmission(Base):
-    """One POST_PAYMENT_ADJUSTMENT_DATA feed carrying a batch of refunds.
+    """One POST_PAYMENT_ADJUSTMENT_DATA feed carrying a batch of refunds (states and their
+    rules in ``hub.amazon.submissions``).
 
-    The feed id is stored before polling starts, so a worker that dies after createFeed
-    resumes polling this feed instead of submitting the batch again."""
+    "creating" means createFeed may have reached Amazon and we do not know its feed id: only
+    one submission per seller and marketplace may be in it (a partial unique index), and it
+    leaves it only on Amazon's evidence."""
 
     __tablename__ = "amazon_feed_submissions"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("status").in_(SUBMISSION_STATES), name="status"),
+        sa.Index("uq_amazon_feed_submissions_one_uncertain", "seller_id", "marketplace_id",
+                 unique=True, postgresql_where=sa.text("status = 'creating'"),
+                 sqlite_where=sa.text("status = 'creating'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seller_id: Mapped[str] = mapped_column(sa.String(40))
@@ -29,6 +41,41 @@ class FeedSubmission(Base):
     submitted_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     last_polled_at: Mapped[datetime | None]
+    # When the latest createFeed call went out, and its number: an answer that comes back
+    # after another run has moved the submission on is recognised as late.
+    create_started_at: Mapped[datetime | None]
+    create_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Why the submission waits (a code HQ explains), and since when; "" when it does not.
+    waiting_reason: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    waiting_since: Mapped[datetime | None]
+
+
+FEED_ORIGINS = ("answer", "report", "void", "pending", "foreign")
+
+
+class AmazonFeed(Base):
+    """Every feed Homing knows exists at Amazon for its sellers, and whose it is.
+
+    ``origin`` says how we know: ``answer`` (createFeed told us its id), ``report`` (found by
+    listing, its processing report proved it carries this submission's messages), ``void``
+    (found; Amazon cancelled it or it failed whole, so it applied nothing), ``pending`` (found;
+    its report is not in yet) or ``foreign`` (found; its report matches none of ours)."""
+
+    __tablename__ = "amazon_feeds"
+    __table_args__ = (sa.CheckConstraint(sa.column("origin").in_(FEED_ORIGINS), name="origin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    seller_id: Mapped[str] = mapped_column(sa.String(40))
+    marketplace_id: Mapped[str] = mapped_column(sa.String(20))
+    submission_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("amazon_feed_submissions.id"), index=True)
+    origin: Mapped[str] = mapped_column(sa.String(12))
+    processing_status: Mapped[str] = mapped_column(sa.String(20), default="")
+    amazon_created_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The processing report's figures and the message ids it names, once read.
+    evidence: Mapped[dict] = mapped_column(JsonDoc, default=dict)
 
 
 class SettlementLine(Base):

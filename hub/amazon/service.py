@@ -19,8 +19,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from hub.amazon import feed as feed_xml
-from hub.amazon.connector import AmazonError, Connector, Throttled
-from hub.amazon.models import ConnectorStatus, FeedSubmission, SettlementLine
+from hub.amazon import states as submission_states
+from hub.amazon.connector import AmazonError, AmazonUnsure, Connector, Throttled
+from hub.amazon.models import (
+    UNFINISHED,
+    AmazonFeed,
+    ConnectorStatus,
+    FeedSubmission,
+    SettlementLine,
+)
 from hub.models import utcnow
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
@@ -62,7 +69,7 @@ def work_to_do(session: Session) -> list[tuple[str, str]]:
     """(seller, marketplace) pairs with queued refunds or unfinished feeds."""
     queued = sa.select(Refund.seller_id, Refund.marketplace_id).where(Refund.status == "queued")
     unfinished = sa.select(FeedSubmission.seller_id, FeedSubmission.marketplace_id).where(
-        FeedSubmission.status.in_(("building", "uploaded", "creating", "submitted")))
+        FeedSubmission.status.in_(UNFINISHED))
     return sorted({tuple(row) for row in session.execute(queued.union(unfinished))})
 
 
@@ -93,8 +100,9 @@ def claim_batch(session: Session, seller_id: str, marketplace_id: str,
     for refund in refunds:
         _move(refund, "submitting")
         refund.feed_submission_id = submission.id
-    submission.processing_summary = {
-        "messages": {str(n): r.id for n, r in enumerate(refunds, start=1)}}
+    # Each message's id is its refund's id: a processing report then names our refunds
+    # itself, which is what proves whose a feed found at Amazon is.
+    submission.processing_summary = {"messages": {str(r.id): r.id for r in refunds}}
     return submission
 
 
@@ -211,15 +219,10 @@ def _step(session: Session, connector: Connector, sub: FeedSubmission, now: date
     if sub.status == "building":
         sub.feed_document_id = connector.upload_feed(sub.marketplace_id,
                                                      build_document(session, sub))
-        sub.status = "uploaded"
+        submission_states.move(sub, "uploaded")
         return "uploaded"
     if sub.status == "creating":
-        adopted = _adopt_feed(session, connector, sub)
-        if adopted:
-            _submitted(session, sub, adopted, now)
-            return f"adopted feed {adopted}"
-        sub.status = "uploaded"
-        return "no feed was created; creating it now"
+        return _settle_uncertain(session, connector, sub, now)
     if sub.status == "uploaded":
         return _create_feed(session, connector, sub, now)
     if sub.status == "submitted":
@@ -229,38 +232,211 @@ def _step(session: Session, connector: Connector, sub: FeedSubmission, now: date
 
 def _create_feed(session: Session, connector: Connector, sub: FeedSubmission,
                  now: datetime) -> str:
+    if _uncertain_sibling(session, sub):
+        _wait(sub, "another_uncertain", now)
+        return "waiting: another feed of this seller and marketplace is still uncertain"
     # Committed before the call: if we never learn the answer, the next run looks first.
-    sub.status = "creating"
-    sub.last_polled_at = now
-    session.commit()
+    submission_states.move(sub, "creating")
+    sub.create_started_at, sub.create_attempts = now, sub.create_attempts + 1
+    attempt = sub.create_attempts
+    _wait(sub, "", now)
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:  # another run made its own submission uncertain first
+        session.rollback()
+        return "waiting: another feed of this seller and marketplace is still uncertain"
     try:
         feed_id = connector.create_feed(sub.marketplace_id, sub.feed_document_id)
     except Throttled:
-        sub.status = "uploaded"  # Amazon said no: nothing was created
+        submission_states.move(sub, "uploaded")  # Amazon said no: nothing was created
         raise
+    except AmazonUnsure as exc:
+        # Not a refusal: Amazon may have created the feed. Nothing is sent again until its
+        # own list and reports say what happened.
+        _wait(sub, "unsure_answer", now)
+        return f"createFeed answer unknown ({exc}); looking for the feed first"
     except AmazonError as exc:
         # A definite refusal: the document expired or was lost; upload it again.
-        sub.status, sub.feed_document_id = "building", ""
+        submission_states.move(sub, "building")
+        sub.feed_document_id = ""
         return f"createFeed refused: {exc.code} {exc.message}"
     connector.after_create_feed(feed_id)  # test hook: where a crash would hurt most
+    session.refresh(sub, with_for_update=_locks(session))
+    _know_feed(session, sub, feed_id, "answer", "IN_QUEUE")
+    if sub.status != "creating" or sub.create_attempts != attempt:
+        # Answered after another run had moved this submission on: Amazon holds a feed the
+        # submission did not expect. Kept and shown, never silently ignored.
+        log.error("feed %s answered late for submission %s (now %s)", feed_id, sub.id,
+                  sub.status)
+        return f"late answer: feed {feed_id}"
     _submitted(session, sub, feed_id, now)
     return f"feed {feed_id} created"
 
 
-def _adopt_feed(session: Session, connector: Connector, sub: FeedSubmission) -> str | None:
-    """The feed a crashed run created for this submission, if any: one created after we went
-    to "creating" that no other submission of ours owns. Only one submission per seller and
-    marketplace is ever in "creating" (the push job runs one at a time per pair)."""
-    since = (sub.last_polled_at or sub.created_at) - timedelta(seconds=5)
-    feeds = connector.recent_feeds(sub.marketplace_id, since)
-    known = set(session.scalars(sa.select(FeedSubmission.feed_id).where(
-        FeedSubmission.feed_id.in_([f["feedId"] for f in feeds]))))
-    unknown = [f["feedId"] for f in feeds if f["feedId"] not in known]
-    return unknown[-1] if len(unknown) == 1 else None
+def _locks(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _uncertain_sibling(session: Session, sub: FeedSubmission) -> bool:
+    return session.scalar(sa.select(sa.func.count()).select_from(FeedSubmission).where(
+        FeedSubmission.seller_id == sub.seller_id,
+        FeedSubmission.marketplace_id == sub.marketplace_id,
+        FeedSubmission.status == "creating", FeedSubmission.id != sub.id)) > 0
+
+
+def _wait(sub: FeedSubmission, reason: str, now: datetime) -> None:
+    """Say why the submission waits (HQ shows it); "" when it no longer does."""
+    if reason != sub.waiting_reason:
+        sub.waiting_reason, sub.waiting_since = reason, (now if reason else None)
+
+
+def _settle_uncertain(session: Session, connector: Connector, sub: FeedSubmission,
+                      now: datetime) -> str:
+    """createFeed may have reached Amazon and we do not know the feed. Every feed Amazon lists
+    from around the call on is found and carried to its processing report; a report carrying
+    exactly this submission's messages makes the feed ours. Only when Amazon's list, read
+    after the settle time, holds no candidate is the feed created (again)."""
+    started = sub.create_started_at or sub.created_at
+    listed = connector.recent_feeds(sub.marketplace_id, started - LIST_MARGIN)
+    for info in listed:
+        _know_feed(session, sub, str(info["feedId"]), "pending", info.get("processingStatus", ""),
+                   created=_amazon_time(info.get("createdTime")))
+    session.flush()
+    reports = {}
+    for feed in _pending_feeds(session, sub):
+        # A feed Amazon made before our call cannot be ours, whatever its report says.
+        ours_possible = feed.amazon_created_at is None or feed.amazon_created_at >= \
+            started - LIST_MARGIN
+        reports[feed.feed_id] = _examine(session, connector, feed,
+                                         sub if ours_possible else None)
+    mine = [f for f in _feeds_of(session, sub) if f.origin == "report"]
+    if mine:
+        if len(mine) > 1:
+            log.error("submission %s has %d processed feeds at Amazon: %s", sub.id, len(mine),
+                      [f.feed_id for f in mine])
+        feed = mine[0]
+        report = reports.get(feed.feed_id) or _report_from(feed)
+        _submitted(session, sub, feed.feed_id, now)
+        _apply_report(session, connector, sub, report, now)
+        return f"feed {feed.feed_id} found and proven ours by its report"
+    if any(f.origin == "pending" for f in _pending_feeds(session, sub)):
+        _wait(sub, "candidate_processing", now)
+        return "a feed that may be this batch's is still processing at Amazon"
+    if now < started + timedelta(seconds=connector.feed_settle_seconds):
+        _wait(sub, "listing_settling", now)
+        return "Amazon lists no feed yet; asking again once its list has settled"
+    if _finances_show_refunds(session, sub):
+        # The second witness disagrees with the list: money moved on these orders that none
+        # of our known refunds explains. Sending again could pay twice; HQ decides.
+        _wait(sub, "finance_shows_refund", now)
+        return "Amazon's finances show refunds on these orders that Homing cannot explain"
+    submission_states.move(sub, "uploaded")
+    _wait(sub, "", now)
+    return "Amazon lists no feed created since the call: creating it now"
+
+
+def _finances_show_refunds(session: Session, sub: FeedSubmission) -> bool:
+    refunds = _refunds_of(session, sub)
+    seen = _amazon_events_by_order(session, refunds)
+    return any(_external_refund(session, r, seen[r.order_id]) for r in refunds
+               if r.order_id in seen)
+
+
+# Feeds listed this long before our call are looked at too (clocks differ a little).
+LIST_MARGIN = timedelta(minutes=5)
+
+
+def _know_feed(session: Session, sub: FeedSubmission, feed_id: str, origin: str, status: str,
+               created: datetime | None = None) -> AmazonFeed:
+    """The feed in our register of Amazon's feeds (added if new; an answer makes it ours)."""
+    feed = _register(session, sub.seller_id, sub.marketplace_id, feed_id, origin, status,
+                     created)
+    if origin == "answer":
+        feed.origin, feed.submission_id = "answer", sub.id
+    return feed
+
+
+def _register(session: Session, seller_id: str, marketplace_id: str, feed_id: str,
+              origin: str, status: str, created: datetime | None) -> AmazonFeed:
+    feed = session.scalar(sa.select(AmazonFeed).where(AmazonFeed.feed_id == feed_id))
+    if feed is None:
+        feed = AmazonFeed(feed_id=feed_id, seller_id=seller_id, marketplace_id=marketplace_id,
+                          origin=origin, processing_status=status, amazon_created_at=created,
+                          evidence={})
+        session.add(feed)
+    return feed
+
+
+def _pending_feeds(session: Session, sub: FeedSubmission) -> list[AmazonFeed]:
+    return _pending(session, sub.seller_id, sub.marketplace_id)
+
+
+def _pending(session: Session, seller_id: str, marketplace_id: str) -> list[AmazonFeed]:
+    return list(session.scalars(sa.select(AmazonFeed).where(
+        AmazonFeed.seller_id == seller_id, AmazonFeed.marketplace_id == marketplace_id,
+        AmazonFeed.origin == "pending").order_by(AmazonFeed.id)))
+
+
+def _feeds_of(session: Session, sub: FeedSubmission) -> list[AmazonFeed]:
+    return list(session.scalars(sa.select(AmazonFeed).where(AmazonFeed.submission_id == sub.id)
+                                .order_by(AmazonFeed.id)))
+
+
+def _examine(session: Session, connector: Connector, feed: AmazonFeed,
+             sub: FeedSubmission | None) -> feed_xml.ProcessingResult | None:
+    """Carry a found feed as far as Amazon has: still processing, void (applied nothing),
+    this submission's (its report carries exactly our messages) or someone else's."""
+    info = connector.get_feed(feed.marketplace_id, feed.feed_id)
+    feed.processing_status = info["processingStatus"]
+    if feed.processing_status in ("IN_QUEUE", "IN_PROGRESS"):
+        return None
+    if feed.processing_status in ("CANCELLED", "FATAL"):
+        feed.origin = "void"
+        return None
+    report = feed_xml.parse_processing_report(
+        connector.feed_result(feed.marketplace_id, info["resultFeedDocumentId"]))
+    feed.evidence = {"processed": report.processed, "successful": report.successful,
+                     "with_error": report.with_error, "document_error": report.document_error,
+                     "errors": {str(k): v for k, v in report.errors.items()}}
+    if report.document_error and report.successful == 0:
+        feed.origin = "void"
+    elif sub is not None and _carries(report, sub):
+        feed.origin, feed.submission_id = "report", sub.id
+    else:
+        feed.origin = "foreign"
+        log.warning("feed %s at Amazon is not one of Homing's submissions", feed.feed_id)
+    return report
+
+
+def _carries(report: feed_xml.ProcessingResult, sub: FeedSubmission) -> bool:
+    """The report is of this submission's feed: as many messages, every one it names ours
+    (our message ids are refund ids, never reused across refunds)."""
+    ours = set(sub.processing_summary.get("messages", {}))
+    return report.processed == sub.message_count and {str(m) for m in report.errors} <= ours
+
+
+def _report_from(feed: AmazonFeed) -> feed_xml.ProcessingResult:
+    evidence = feed.evidence
+    return feed_xml.ProcessingResult(
+        processed=evidence.get("processed", 0), successful=evidence.get("successful", 0),
+        with_error=evidence.get("with_error", 0),
+        document_error=evidence.get("document_error", ""),
+        errors={int(k): [tuple(e) for e in v] for k, v in evidence.get("errors", {}).items()})
+
+
+def _amazon_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _submitted(session: Session, sub: FeedSubmission, feed_id: str, now: datetime) -> None:
-    sub.feed_id, sub.status, sub.submitted_at = feed_id, "submitted", now
+    submission_states.move(sub, "submitted")
+    sub.feed_id, sub.submitted_at = feed_id, now
+    _wait(sub, "", now)
     for refund in _refunds_of(session, sub):
         _move(refund, "submitted")
         refund.submitted_at = now
@@ -277,6 +453,8 @@ def _poll(session: Session, connector: Connector, sub: FeedSubmission, now: date
     feed = connector.get_feed(sub.marketplace_id, sub.feed_id)
     sub.last_polled_at = now
     status = feed["processingStatus"]
+    session.execute(sa.update(AmazonFeed).where(AmazonFeed.feed_id == sub.feed_id)
+                    .values(processing_status=status))
     if status in ("IN_QUEUE", "IN_PROGRESS"):
         return status
     if status in ("CANCELLED", "FATAL"):
@@ -291,7 +469,8 @@ def _poll(session: Session, connector: Connector, sub: FeedSubmission, now: date
 def _requeue(session: Session, sub: FeedSubmission, status: str, now: datetime) -> None:
     """Amazon processed nothing: the refunds go back in the queue for a fresh feed, up to
     RESUBMIT_LIMIT times."""
-    sub.status, sub.completed_at = status.lower(), now
+    submission_states.move(sub, status.lower())
+    sub.completed_at = now
     for refund in _refunds_of(session, sub):
         session.add(RefundAttempt(refund_id=refund.id, attempted_at=now, outcome="failed",
                                   feed_id=sub.feed_id or "", detail={"feed_status": status}))
@@ -317,7 +496,8 @@ def _apply_report(session: Session, connector: Connector, sub: FeedSubmission,
     sub.processing_summary = {"messages": messages, "processed": report.processed,
                               "successful": report.successful, "with_error": report.with_error,
                               "document_error": report.document_error}
-    sub.status, sub.completed_at = "done", now
+    submission_states.move(sub, "done")
+    sub.completed_at = now
     refunds = {r.id: r for r in _refunds_of(session, sub)}
     for message_id, refund_id in messages.items():
         refund = refunds[int(refund_id)]
@@ -359,21 +539,58 @@ def _amazon_refund_seen(session: Session, connector: Connector, refund: Refund) 
     return _external_refund(session, refund, found)
 
 
+# --- the register of Amazon's feeds -------------------------------------------------------------
+
+AUDIT_EVERY = timedelta(minutes=10)
+AUDIT_LOOK_BACK = timedelta(days=2)
+
+
+def audit_feeds(session: Session, connector: Connector, seller_id: str, marketplace_id: str,
+                now: datetime) -> int:
+    """Every adjustment feed Amazon lists for this seller and marketplace is one Homing knows.
+    A stranger is registered and carried to its report: it is shown in HQ as foreign unless
+    an uncertain submission proves it its own. Returns how many strangers were found."""
+    status = connector_status(session, f"amazon-feed-audit:{seller_id}:{marketplace_id}")
+    last = _amazon_time((status.cursor or {}).get("checked_at"))
+    if last is not None and now - last < AUDIT_EVERY:
+        return 0
+    since = last - LIST_MARGIN if last is not None else now - AUDIT_LOOK_BACK
+    listed = connector.recent_feeds(marketplace_id, since)
+    known = set(session.scalars(sa.select(AmazonFeed.feed_id).where(
+        AmazonFeed.feed_id.in_([str(f["feedId"]) for f in listed]))))
+    strangers = [f for f in listed if str(f["feedId"]) not in known]
+    for info in strangers:
+        _register(session, seller_id, marketplace_id, str(info["feedId"]), "pending",
+                  info.get("processingStatus", ""), _amazon_time(info.get("createdTime")))
+    session.flush()
+    uncertain = session.scalar(sa.select(sa.func.count()).select_from(FeedSubmission).where(
+        FeedSubmission.seller_id == seller_id, FeedSubmission.marketplace_id == marketplace_id,
+        FeedSubmission.status == "creating"))
+    if not uncertain:  # else the uncertain submission examines them against its messages
+        for feed in _pending(session, seller_id, marketplace_id):
+            _examine(session, connector, feed, None)
+    status.cursor = {**(status.cursor or {}), "checked_at": now.isoformat()}
+    return len(strangers)
+
+
 # --- the push job ------------------------------------------------------------------------------
 
 def push(session: Session, connector_for, now_func=utcnow) -> list[StepResult]:
     """One run of the refund push: per seller and marketplace, carry every unfinished feed
-    along, then batch the queued refunds into a new feed."""
+    along, then batch the queued refunds into new feeds, unless a feed of that pair is still
+    uncertain or stuck before Amazon has it (its refunds' fate comes first)."""
     results = []
     for seller_id, marketplace_id in work_to_do(session):
         connector = connector_for(seller_id)
-        open_ids = list(session.scalars(sa.select(FeedSubmission.id).where(
-            FeedSubmission.seller_id == seller_id, FeedSubmission.marketplace_id ==
-            marketplace_id, FeedSubmission.status.in_(("building", "uploaded", "creating",
-                                                       "submitted")))
-            .order_by(FeedSubmission.id)))
+        open_ids = _unfinished(session, seller_id, marketplace_id)
         for submission_id in open_ids:
             results.append(_guarded(session, connector, submission_id, now_func))
+        _audited(session, connector, seller_id, marketplace_id, now_func())
+        if session.scalar(sa.select(sa.func.count()).select_from(FeedSubmission).where(
+                FeedSubmission.id.in_(open_ids),
+                FeedSubmission.status.in_(("building", "uploaded", "creating")))):
+            session.commit()
+            continue
         while True:
             submission = claim_batch(session, seller_id, marketplace_id, now_func())
             session.commit()
@@ -382,8 +599,25 @@ def push(session: Session, connector_for, now_func=utcnow) -> list[StepResult]:
             result = _guarded(session, connector, submission.id, now_func)
             results.append(result)
             if result.status not in ("submitted", "done"):
-                break  # throttled, refused or not processed: the next run carries on
+                break  # throttled, refused, uncertain or not processed: the next run carries on
     return results
+
+
+def _audited(session: Session, connector: Connector, seller_id: str, marketplace_id: str,
+             now: datetime) -> None:
+    """The feed audit, in its own commit; Amazon failing it holds nothing else up."""
+    try:
+        audit_feeds(session, connector, seller_id, marketplace_id, now)
+        session.commit()
+    except (AmazonError, Throttled) as exc:
+        session.rollback()
+        log.info("feed audit for %s/%s skipped: %s", seller_id, marketplace_id, exc)
+
+
+def _unfinished(session: Session, seller_id: str, marketplace_id: str) -> list[int]:
+    return list(session.scalars(sa.select(FeedSubmission.id).where(
+        FeedSubmission.seller_id == seller_id, FeedSubmission.marketplace_id == marketplace_id,
+        FeedSubmission.status.in_(UNFINISHED)).order_by(FeedSubmission.id)))
 
 
 def _guarded(session: Session, connector: Connector, submission_id: int,

@@ -26,7 +26,13 @@ from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
 from hub.policy.models import ReturnReason
-from hub.refunds.engine import RefundBreakdown, RefundEngine, RefundRules, ReturnedUnit
+from hub.refunds.engine import (
+    LineRefund,
+    RefundBreakdown,
+    RefundEngine,
+    RefundRules,
+    ReturnedUnit,
+)
 from hub.refunds.models import Refund, RefundLine
 from hub.returns import service as returns
 from hub.returns import states as return_states
@@ -244,7 +250,22 @@ def live_refund(session: Session, intake: Intake,
                             bool(fault.get(line.reason_code)))
                for line in all_lines
                if line.rma_id != rma.id and line.acceptance_status == "accepted"]
-    return engine.refund(returning, already_returned=already)
+    return engine.refund(returning, already_returned=already,
+                         refunded_before=_refunds_made(session, order.id, intake.id))
+
+
+def _refunds_made(session: Session, order_id: int, intake_id: int) -> list[RefundBreakdown]:
+    """The refunds made for the order's earlier returns. The engine measures this refund
+    against them, so a claw-back an earlier refund could not deduct (it never goes below
+    zero) is deducted now rather than paid out later."""
+    refunds = session.scalars(
+        sa.select(Refund).where(Refund.order_id == order_id,
+                                sa.or_(Refund.intake_id.is_(None), Refund.intake_id != intake_id))
+        .options(selectinload(Refund.lines)))
+    return [RefundBreakdown(r.currency, [
+        LineRefund(str(ln.order_line_id), ln.quantity,
+                   {c["type"]: c["amount_minor"] for c in ln.components}) for ln in r.lines],
+        [], False) for r in refunds]
 
 
 def pending_approval(session: Session, intake: Intake,
@@ -336,7 +357,7 @@ def _refund_intent(session: Session, intake: Intake, rma: ReturnAuthorization,
                     marketplace_id=order.marketplace_id,
                     due_at=now + returns.REFUND_DUE_AFTER)
     for n, line in enumerate(breakdown.lines, start=1):
-        if not line.amount and not line.quantity:
+        if not line.amount:  # Amazon refuses a zero adjustment; nothing to settle either
             continue
         refund.lines.append(RefundLine(
             order_line_id=int(line.line_id), quantity=line.quantity, amount=line.amount,

@@ -112,5 +112,4 @@ def load_periodic_jobs() -> None:
     import hub.notify.service  # noqa: F401
     import hub.refunds.sla  # noqa: F401
     import hub.returns.jobs  # noqa: F401
-    import hub.sandbox.jobs  # noqa: F401
     import hub.scan.jobs  # noqa: F401

@@ -231,31 +231,146 @@ class RefundEngine:
                already_returned: Iterable[ReturnedUnit] = (),
                refunded_before: Iterable[RefundBreakdown] | None = None) -> RefundBreakdown:
         """``refunded_before``: the refunds actually made for ``already_returned`` (they can
-        differ from its entitlement when a claw-back was capped); by default the entitlement."""
+        differ from its entitlement when a claw-back was capped); by default the entitlement.
+
+        The total is the entitlement after minus before; its lines are in Amazon's shape
+        (see ``_amazon_lines``)."""
         before, now = list(already_returned), list(returning)
         keys = [(u.line_id, u.unit) for u in before + now]
         if len(set(keys)) != len(keys):
             raise ValueError("a unit cannot be returned twice")
         after = self.entitlement(before + now)
         prior = self.entitlement(before)
-        paid: dict[str, dict[str, int]] = {}
-        for earlier in [prior] if refunded_before is None else refunded_before:
-            for old in earlier.lines:
-                into = paid.setdefault(old.line_id, {})
-                for name, value in old.components.items():
-                    into[name] = into.get(name, 0) + value
-        lines = []
+        paid = prior.total if refunded_before is None else sum(r.total for r in refunded_before)
+        total = after.total - paid
+        explanations = [e for e in after.explanations if e.code != "promotion_clawback"]
+        shipping = after.shipping_refunded and not prior.shipping_refunded
+        if total <= 0:
+            for promo_id, lost, _scope in self._new_clawbacks(before, now):
+                explanations.append(self._clawback_explanation(promo_id, lost))
+            if total < 0:  # a claw-back larger than this return: never charge back
+                explanations.append(Explanation(
+                    "clawback_capped", {},
+                    "the claw-back is limited to what this return is worth"))
+            lines = [LineRefund(line.line_id, quantity, {})
+                     for line in self.order.lines
+                     if (quantity := sum(1 for u in now if u.line_id == line.line_id))]
+            return RefundBreakdown(self.order.currency, lines, explanations, shipping)
+        lines = self._amazon_lines(before, now, prior, after, total - (after.total - prior.total),
+                                   explanations)
+        return RefundBreakdown(self.order.currency, lines, explanations, shipping)
+
+    # --- Amazon's shape -------------------------------------------------------------------------
+    #
+    # Amazon refuses a refund line whose net is not positive, a positive promotion adjustment,
+    # a negative price, tax or shipping refund, and more of any of them than was charged
+    # (hub/amazon/feed.py has the rule and its sources). The entitlement's own lines are a set
+    # function and can break all of these: a claw-back that appears when a later unit comes
+    # back lands on lines refunded earlier, and one that shrinks again comes back as a
+    # positive amount. So a refund's lines are built per returned unit instead:
+    #   - each returned unit brings its price, tax, restocking fee and its own promotion share
+    #     (negative), as in the entitlement;
+    #   - a unit whose promotion discount was already clawed back while it was kept does not
+    #     give that discount back again: its promotion share is not deducted (a graded unit's
+    #     remainder of the share goes to its price refund, never above what it cost);
+    #   - a new claw-back (a promotion that stops holding with this return) is deducted from
+    #     the lines of this return in that promotion's scope, then from its other lines, as
+    #     ``PromotionClawback`` (never positive, never more than the line is worth; the feed
+    #     takes it off the price refund);
+    #   - a line left at zero carries no amounts at all.
+    # The regrouping changes no total: the sum is the entitlement after minus before.
+
+    def _amazon_lines(self, before: list[ReturnedUnit], now: list[ReturnedUnit],
+                      prior: RefundBreakdown, after: RefundBreakdown, recovered: int,
+                      explanations: list[Explanation]) -> list[LineRefund]:
+        """``recovered``: a claw-back capped earlier that this refund takes back (only when
+        the refunds actually made were given; zero or negative)."""
+        old = {ln.line_id: ln.components for ln in prior.lines}
+        lines: dict[str, dict[str, int]] = {}
         for line in after.lines:
-            old = paid.get(line.line_id, {})
-            components = {k: v - old.get(k, 0) for k, v in line.components.items()}
+            was = old.get(line.line_id, {})
+            lines[line.line_id] = {k: line.components.get(k, 0) - was.get(k, 0)
+                                   for k in COMPONENTS if k != "PromotionClawback"}
+        self._repaid_discounts(before, now, lines)
+        for promo_id, amount, scope in self._new_clawbacks(before, now):
+            first = [i for i in lines if i in scope and _has(now, i)]
+            taken = _deduct(lines, amount, first + [i for i in lines if i not in first])
+            explanations.append(self._clawback_explanation(promo_id, taken))
+        if recovered < 0:
+            taken = _deduct(lines, -recovered, list(lines))
+            explanations.append(Explanation(
+                "clawback_recovered", {"amount_minor": taken},
+                f"a claw-back an earlier refund could not deduct "
+                f"({Money.from_minor(taken, self.order.currency)}) is deducted now"))
+        elif recovered:  # refunds made were less than the entitlement: pay the difference
+            lines[next(u.line_id for u in now)]["Principal"] += recovered
+        out = []
+        for line in self.order.lines:
+            components = lines.get(line.line_id, {})
+            if sum(components.values()) <= 0:
+                components = {}  # nothing to refund on this item: no amounts at all
             quantity = sum(1 for u in now if u.line_id == line.line_id)
-            if quantity or any(components.values()):
-                lines.append(LineRefund(line.line_id, quantity, components))
-        breakdown = RefundBreakdown(self.order.currency, lines, after.explanations,
-                                    after.shipping_refunded and not prior.shipping_refunded)
-        if breakdown.total < 0:  # a claw-back larger than this return: never charge back
-            _absorb_negative(breakdown)
-        return breakdown
+            components = {k: v for k, v in components.items() if v}
+            if quantity or components:
+                out.append(LineRefund(line.line_id, quantity, components))
+        return out
+
+    def _clawback_explanation(self, promo_id: str, amount: int) -> Explanation:
+        return Explanation(
+            "promotion_clawback", {"promotion": promo_id, "amount_minor": amount},
+            f"promotion {promo_id} no longer applies to the items kept, so its "
+            f"discount on them ({Money.from_minor(amount, self.order.currency)}) is "
+            "deducted")
+
+    def _scopes(self) -> list[tuple[Promotion, tuple[PaidLine, ...]]]:
+        scoped = [(p, (line,)) for line in self.order.lines for p in line.promotions]
+        return scoped + [(p, self.order.lines) for p in self.order.promotions]
+
+    def _lost(self, promo: Promotion, lines: Sequence[PaidLine],
+              returned: Sequence[ReturnedUnit]) -> int:
+        """The discount the kept units of ``promo``'s scope lose (as the entitlement counts
+        it): nothing while none of its units came back or while it still holds."""
+        if not self.rules.clawback_promotions or promo.kind == "plain":
+            return 0
+        gone = {(u.line_id, u.unit) for u in returned}
+        scope = {ln.line_id for ln in lines}
+        kept = {ln.line_id: [u for u in range(ln.quantity) if (ln.line_id, u) not in gone]
+                for ln in self.order.lines}
+        if not any(u.line_id in scope for u in returned) or not any(kept.values()):
+            return 0
+        if _still_holds(promo, lines, kept, self.units):
+            return 0
+        return sum(self.units[ln.line_id][u].promos.get(promo.id, 0)
+                   for ln in lines for u in kept[ln.line_id])
+
+    def _repaid_discounts(self, before: list[ReturnedUnit], now: list[ReturnedUnit],
+                          lines: dict[str, dict[str, int]]) -> None:
+        """Units coming back whose promotion discount was clawed back while they were kept:
+        their share is not deducted again."""
+        for promo, scope in self._scopes():
+            if not self._lost(promo, scope, before):
+                continue
+            ids = {ln.line_id for ln in scope}
+            for unit in now:
+                if unit.line_id not in ids:
+                    continue
+                share = self.units[unit.line_id][unit.unit].promos.get(promo.id, 0)
+                c = lines[unit.line_id]
+                back = min(share, -c["Promotion"])
+                c["Promotion"] += back
+                c["Principal"] += share - back
+
+    def _new_clawbacks(self, before: list[ReturnedUnit], now: list[ReturnedUnit]
+                       ) -> list[tuple[str, int, set[str]]]:
+        """(promotion, discount lost, its lines) for each promotion this return breaks."""
+        out = []
+        for promo, scope in self._scopes():
+            if self._lost(promo, scope, before):
+                continue
+            lost = self._lost(promo, scope, before + now)
+            if lost:
+                out.append((promo.id, lost, {ln.line_id for ln in scope}))
+        return out
 
     def entitlement(self, returned: Sequence[ReturnedUnit]) -> RefundBreakdown:
         """What this set of returned units is worth in total."""
@@ -384,10 +499,20 @@ def _still_holds(promo: Promotion, lines: Sequence[PaidLine], kept: dict[str, li
     return True
 
 
-def _absorb_negative(breakdown: RefundBreakdown) -> None:
-    """A claw-back larger than what this return is worth: refund nothing rather than charge
-    the shopper (each line's claw-back is reduced until the line is zero)."""
-    for line in breakdown.lines:
-        line.components["PromotionClawback"] -= line.amount
-    breakdown.explanations.append(Explanation(
-        "clawback_capped", {}, "the claw-back is limited to what this return is worth"))
+def _has(units: Sequence[ReturnedUnit], line_id: str) -> bool:
+    return any(u.line_id == line_id for u in units)
+
+
+def _deduct(lines: dict[str, dict[str, int]], amount: int, order: list[str]) -> int:
+    """Take ``amount`` off the lines in ``order`` as PromotionClawback, each line at most
+    what it is still worth (in proportion within the first group that has room). Returns
+    what was taken; the caller made sure the refund is worth at least ``amount``."""
+    left = amount
+    for line_id in order:
+        if left <= 0:
+            break
+        worth = sum(lines[line_id].values())
+        part = min(left, max(0, worth))
+        lines[line_id]["PromotionClawback"] = lines[line_id].get("PromotionClawback", 0) - part
+        left -= part
+    return amount - left
