@@ -95,7 +95,7 @@ def test_drill_down_timeline_reads_like_a_person_wrote_it(client, session, two_r
     assert re.search(r"Refund: \$\d+\.\d\d", timeline)  # an amount with its currency
     assert "Send to the distribution centre" in timeline  # the disposition, not transfer_dc
     assert "{" not in timeline and "transfer_dc" not in timeline and "=" not in timeline
-    assert re.search(r"\d{1,2}:\d\d:\d\d [AP]M E[SD]T", timeline)  # New York time, zoned
+    assert re.search(r"\d{1,2}:\d\d:\d\d\s[AP]M E[SD]T", timeline)  # New York time, zoned
     german = client.get(f"/hq/returns/{first['number']}?lang=de").get_data(as_text=True)
     assert "Annahme abgeschlossen" in german and "Genehmigt von: Sam Supervisor" in german
 
