@@ -193,6 +193,8 @@ def describe(action: str, before: Mapping | None, after: Mapping | None, *,
         new = _value(kind, after.get(key), currency)
         if old is None and new is None or old == new:
             continue
+        if kind == "flag" and old is None and not new.raw:
+            continue  # "offsite: no" on every scan says nothing
         changes.append(Change(label, old, new))
     return Reading(ACTIONS.get(action, action), tuple(changes))
 

@@ -93,7 +93,7 @@ def test_a_refund_amazon_refuses_is_retried_by_hq_paid_settled_and_journaled_as_
     page.goto(f"{stack.url}/hq/queues#failed_refunds")
     row = page.locator(f"#failed_refunds tr:has(form[action$='/refunds/{refused['id']}/retry'])")
     assert "Tax" in row.inner_text()
-    screenshot(page, "hq-queues")
+    screenshot(page, "hq-queues", full_page=False)
     for code, tax in real_tax.items():  # Amazon's order is put right; HQ retries
         amazon["items"][code]["ItemTax"] = tax
     row.locator("button").click()
