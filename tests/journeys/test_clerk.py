@@ -184,3 +184,19 @@ def test_a_shopper_email_that_fails_goes_to_hq_not_to_the_counter(stack, new_pag
     hq.wait_for_url("**/hq/queues**")
     stack.wait_for(lambda: stack.mail.messages(to=order["buyer"]["email"]), timeout=60,
                    what="the receipt e-mail after HQ's replay")
+
+
+def test_clerk_grades_in_german_and_japanese_with_every_label_whole(stack, new_page):
+    order = new_order(stack)
+    for locale, lang, word in (("de-DE", "de", "Verteilzentrum"), ("ja-JP", "ja", "物流センター")):
+        rma = issue_return(stack, order, item=0)
+        page = new_page(locale=locale, viewport=TABLET_LANDSCAPE, is_mobile=False)
+        enrol_and_sign_in(page, stack)
+        assert page.get_attribute("html", "lang") == lang
+        page.fill("#code", rma["voucher"]["short_code"])
+        page.click("#code-form button[type=submit]")
+        page.wait_for_url("**/store/intakes/**")
+        page.click("tr[data-unit] a")
+        page.wait_for_url("**/units/**")
+        assert word in page.inner_text("main"), locale
+        assert cut_off(page) == [], locale  # longer words than English, still whole
