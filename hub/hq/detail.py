@@ -84,7 +84,8 @@ _RECEIPT = re.compile(r"RC-?(\d{6})-?([0-9A-F]{6})")
 def search_keys(query: str) -> dict[str, str]:
     """Every code a shopper or clerk may read out, as HQ may type it (any case, with or
     without dashes and spaces) -> the form stored. Pure, so each shape is unit-tested."""
-    text = query.strip().upper()
+    typed = query.strip()
+    text = typed.upper()
     compact = re.sub(r"[\s-]", "", text)
     keys: dict[str, str] = {}
     if not compact:
@@ -94,13 +95,13 @@ def search_keys(query: str) -> dict[str, str]:
         keys["voucher"] = normalise_short_code(compact)
     if _ORDER_ID.fullmatch(text) or _ORDER_ID.fullmatch(compact):
         keys["order"] = f"{compact[:3]}-{compact[3:10]}-{compact[10:]}"
-    elif text:
-        keys["order"] = text  # another channel's order id, as it is
+    elif typed:
+        keys["order"] = typed  # another channel's order id, as it is
     if receipt := _RECEIPT.fullmatch(compact) or _RECEIPT.fullmatch(text):
         keys["receipt"] = f"RC-{receipt.group(1)}-{receipt.group(2)}"
     if compact.lstrip("#").isdigit() and len(compact.lstrip("#")) <= 12:
         keys["intake"] = compact.lstrip("#")  # the number in the tablet's intake address
-    keys["amazon_rma"] = text
+    keys["amazon_rma"] = typed  # Amazon's RMA ids are case-sensitive
     return keys
 
 

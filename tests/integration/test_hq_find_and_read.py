@@ -62,11 +62,17 @@ def test_search_keys_read_every_printed_shape():
 
 def test_every_code_the_shopper_or_clerk_sees_finds_the_return(client, session, two_returns):
     first, second, intake = two_returns
+    from hub.returns.models import ReturnAuthorization
+
+    rma = session.scalar(sa.select(ReturnAuthorization)
+                         .where(ReturnAuthorization.number == first["number"]))
+    rma.external_rma_id = "DhNCmnQ5RRMA"  # Amazon's RMA id, from its returns report
+    session.commit()
     code = first["voucher"]["short_code"]  # as printed: XXXX-XXXX-XX
     assert "-" in code
     for typed in (first["number"], first["number"].lower(), code, code.lower(),
                   code.replace("-", ""), code.replace("-", " "), intake.receipt_number,
-                  intake.receipt_number.lower(), str(intake.id)):
+                  intake.receipt_number.lower(), str(intake.id), "DhNCmnQ5RRMA"):
         found = client.get("/hq/returns", query_string={"q": typed})
         assert found.status_code == 302, typed
         assert found.headers["Location"].endswith(f"/hq/returns/{first['number']}"), typed
