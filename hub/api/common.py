@@ -112,3 +112,23 @@ def float_arg(name: str, *, lo: float, hi: float, required: bool = False) -> flo
         raise Problem(400, "invalid_parameter", "Invalid parameter",
                       f"'{name}' must be between {lo} and {hi}.", parameter=name)
     return value
+
+
+# One answer per voucher fault, whichever endpoint meets it (verify, open an intake, ...):
+# the code is always ``voucher_<fault>``; the status says what kind of fault it is.
+VOUCHER_STATUS = {
+    "malformed": 422,  # not a voucher, or a short code with a typo
+    "bad_signature": 422,  # altered, or not signed by us
+    "unknown_key": 422,  # signed with a key this hub does not have
+    "unknown": 404,  # genuine shape, but no such voucher here
+    "expired": 409,  # a real voucher in a state that refuses the action
+    "cancelled": 409,
+    "already_used": 409,
+    "wrong_store": 409,
+}
+
+
+def voucher_problem(exc) -> Problem:
+    """The Problem for a VoucherError, the same from every endpoint."""
+    return Problem(VOUCHER_STATUS.get(exc.code, 422), f"voucher_{exc.code}",
+                   "Voucher not valid", str(exc), fault=exc.code)
