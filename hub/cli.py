@@ -403,7 +403,8 @@ def check():
     if problems:
         click.echo(cfg.settings_report(problems), err=True)
         sys.exit(1)
-    click.echo(f"settings OK to serve: database {db.engine.url.render_as_string()}, "
+    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    click.echo(f"settings OK to serve: database {url.render_as_string(hide_password=True)}, "
                f"Amazon {app.config['AMAZON_MODE']}, sandbox "
                f"{'mounted' if app.config.get('MOUNT_SANDBOX') else 'not mounted'}")
 

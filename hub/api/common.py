@@ -63,6 +63,7 @@ def require(*roles: str) -> Callable:
                 raise Problem(403, "forbidden_role", "Not allowed for this role",
                               f"This needs one of: {', '.join(roles)}.")
             g.principal = principal
+            request.environ["homing.principal"] = principal  # this request's, for limits
             return view(*args, **kwargs)
 
         return wrapper
@@ -79,6 +80,14 @@ def json_body() -> dict:
         raise Problem(400, "malformed_json", "Malformed JSON",
                       "The body is not a JSON object.")
     return data
+
+
+def is_row_id(text: str) -> bool:
+    """A form field that should name a row: ASCII digits within the id columns' range
+    ("²" passes str.isdigit and fails int(); "99999999999" fails the database)."""
+    from hub.web.converters import DB_INT_MAX
+
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= DB_INT_MAX
 
 
 def int_arg(name: str, default: int, *, lo: int, hi: int) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import json_body, read_only, require, voucher_problem
+from hub.api.common import is_row_id, json_body, read_only, require, voucher_problem
 from hub.audit.service import Actor
 from hub.auth.service import AuthError, authenticate_pin
 from hub.extensions import db, limiter
@@ -137,7 +137,7 @@ def add_photo(intake_id: int):
         raise Problem(422, "photo_required", "Photo required",
                       "Send the image as the multipart field 'photo'.")
     unit_raw = request.form.get("unit_id")
-    if unit_raw is not None and not unit_raw.isdigit():
+    if unit_raw is not None and not is_row_id(unit_raw):
         raise Problem(422, "invalid_unit", "Invalid unit", "'unit_id' must be a unit id.")
     data = upload.read()
 

@@ -7,12 +7,14 @@ that misbehaves is stopped without stopping the others."""
 
 from __future__ import annotations
 
-from flask import g
+from flask import request
 from flask_limiter.util import get_remote_address
 
 
 def caller_key() -> str:
-    principal = getattr(g, "principal", None)  # set by hub.api.common.require
+    # Set by hub.api.common.require. Not g: g lives as long as the app context, which can
+    # span many requests (the CLI, tests).
+    principal = request.environ.get("homing.principal")
     if principal is not None:
         return f"{principal.kind}:{principal.id}"
     from hub.web.session import current_device
