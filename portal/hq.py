@@ -214,10 +214,10 @@ def login():
         try:
             user = authenticate_password(db.session, request.form.get("email", ""),
                                          request.form.get("password", ""))
-        except AuthError as exc:
+        except AuthError:
             db.session.commit()  # the failed attempt counts towards the lock-out
-            error = (_("Too many failed attempts. Try again in 15 minutes or ask an admin.")
-                     if exc.code == "locked" else _("E-mail or password is wrong."))
+            error = _("E-mail or password is wrong, or the account is locked for 15 minutes "
+                      "after too many failed attempts (an admin can unlock it).")
         else:
             if user.role not in HQ_ROLES:
                 db.session.rollback()
