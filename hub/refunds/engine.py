@@ -156,12 +156,12 @@ MESSAGES = {
     "promotion_clawback": N_("The items you keep no longer qualify for the %(promotion)s offer, "
                              "so the discount they got (%(amount)s) is deducted from this "
                              "refund."),
-    "promotion_repaid": N_("The %(promotion)s discount on these items was already deducted "
-                           "from an earlier refund, so it is not deducted again (%(amount)s)."),
+    "promotion_clawback_returned": N_("%(amount)s of the %(promotion)s discount deducted from "
+                                      "an earlier return comes back with this one."),
+    "clawback_recovered": N_("%(amount)s of a discount an earlier refund could not deduct "
+                             "is deducted now."),
     "clawback_capped": N_("The deduction is limited to what this return is worth: nothing is "
                           "charged to you."),
-    "clawback_recovered": N_("A deduction an earlier refund could not make (%(amount)s) is "
-                             "made from this one."),
 }
 
 
@@ -289,10 +289,8 @@ class RefundEngine:
         paid = prior.total if refunded_before is None else sum(r.total for r in refunded_before)
         total = after.total - paid
         shipping = after.shipping_refunded and not prior.shipping_refunded
-        explanations = self._explain_return(before, now, after, prior, shipping)
+        explanations = self._explain_return(now, after, prior, shipping)
         if total <= 0:
-            for promo_id, lost, _scope in self._new_clawbacks(before, now):
-                explanations.append(self._clawback_explanation(promo_id, lost))
             if total < 0:  # a claw-back larger than this return: never charge back
                 explanations.append(_say("clawback_capped"))
             lines = [LineRefund(line.line_id, quantity, {})
@@ -335,10 +333,9 @@ class RefundEngine:
             lines[line.line_id] = {k: line.components.get(k, 0) - was.get(k, 0)
                                    for k in COMPONENTS if k != "PromotionClawback"}
         self._repaid_discounts(before, now, lines)
-        for promo_id, amount, scope in self._new_clawbacks(before, now):
+        for _promo, amount, scope in self._new_clawbacks(before, now):
             first = [i for i in lines if i in scope and _has(now, i)]
-            taken = _deduct(lines, amount, first + [i for i in lines if i not in first])
-            explanations.append(self._clawback_explanation(promo_id, taken))
+            _deduct(lines, amount, first + [i for i in lines if i not in first])
         if recovered < 0:
             taken = _deduct(lines, -recovered, list(lines))
             explanations.append(_say("clawback_recovered", self.order.currency,
@@ -356,30 +353,23 @@ class RefundEngine:
                 out.append(LineRefund(line.line_id, quantity, components))
         return out
 
-    def _clawback_explanation(self, promo_id: str, amount: int) -> Explanation:
-        return _say("promotion_clawback", self.order.currency, promotion=promo_id,
-                    amount_minor=amount)
-
-    def _explain_return(self, before: list[ReturnedUnit], now: list[ReturnedUnit],
-                        after: RefundBreakdown, prior: RefundBreakdown, shipping_now: bool
-                        ) -> list[Explanation]:
-        """Why this return is worth what it is: its own units (not those of earlier
-        returns), shipping if this return refunds it or it stays kept, and each promotion
-        discount an earlier refund already clawed back on the units coming back now. The
-        claw-backs this return makes are added where they are deducted."""
+    def _explain_return(self, now: Sequence[ReturnedUnit], after: RefundBreakdown,
+                        prior: RefundBreakdown, shipping_now: bool) -> list[Explanation]:
+        """Why this return is worth what it is: its own units, shipping if it changes or is
+        kept, and each claw-back by how much it moves with this return (a unit returned
+        later gives back the part of an earlier claw-back that was charged on it)."""
         out: list[Explanation] = []
         self._explain_units(now, out)
-        out += [e for e in after.explanations if (e.code == "shipping_refunded" and shipping_now)
-                or (e.code == "shipping_kept" and not prior.shipping_refunded)]
-        for promo, scope in self._scopes():
-            if not self._lost(promo, scope, before):
-                continue
-            ids = {ln.line_id for ln in scope}
-            repaid = sum(self.units[u.line_id][u.unit].promos.get(promo.id, 0)
-                         for u in now if u.line_id in ids)
-            if repaid:
-                out.append(_say("promotion_repaid", self.order.currency, promotion=promo.id,
-                                amount_minor=repaid))
+        out += [e for e in after.explanations if e.code == "shipping_refunded" and shipping_now]
+        out += [e for e in after.explanations if e.code == "shipping_kept"
+                and not prior.shipping_refunded]
+        lost_after, lost_before = _clawbacks(after), _clawbacks(prior)
+        for promo in dict.fromkeys([*lost_before, *lost_after]):
+            delta = lost_after.get(promo, 0) - lost_before.get(promo, 0)
+            if delta:
+                out.append(_say("promotion_clawback" if delta > 0 else
+                                "promotion_clawback_returned", self.order.currency,
+                                promotion=promo, amount_minor=abs(delta)))
         return out
 
     def _scopes(self) -> list[tuple[Promotion, tuple[PaidLine, ...]]]:
@@ -453,13 +443,13 @@ class RefundEngine:
             c["RestockingFee"] -= percent_of(principal - promotion, restock_pct)
         self._explain_units(returned, explanations)
         shipping = self._shipping_due(returned)
+        charged = any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines)
         if shipping:
             for line in self.order.lines:
                 c = by_line.setdefault(line.line_id, dict.fromkeys(COMPONENTS, 0))
                 c["Shipping"] += line.shipping_price
                 c["ShippingTax"] += line.shipping_tax
-        if any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines):
-            # (free shipping needs no sentence)
+        if charged:  # free shipping needs no sentence
             explanations.append(_say("shipping_refunded" if shipping else "shipping_kept",
                                      rule=self.rules.shipping))
         if self.rules.clawback_promotions:
@@ -528,6 +518,12 @@ class RefundEngine:
 def _percent(value: Decimal) -> str:
     """80 rather than 80.00 (policies may say "80.0")."""
     return format(Decimal(value).normalize(), "f")
+
+
+def _clawbacks(breakdown: RefundBreakdown) -> dict[str, int]:
+    """Promotion id -> the discount clawed back in an entitlement."""
+    return {e.params["promotion"]: e.params["amount_minor"] for e in breakdown.explanations
+            if e.code == "promotion_clawback"}
 
 
 def _still_holds(promo: Promotion, lines: Sequence[PaidLine], kept: dict[str, list[int]],

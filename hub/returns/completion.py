@@ -13,16 +13,16 @@ from sqlalchemy.orm import Session
 from hub.audit.service import Actor, record
 from hub.models import utcnow
 from hub.outbox import service as outbox
-from hub.refunds import actions as refund_actions
+from hub.refunds import actions
 from hub.refunds.models import Refund
-from hub.returns import actions
+from hub.returns import actions as return_actions
 from hub.returns.models import ReturnAuthorization
 from hub.returns.status import FINAL_REFUND
 
 SYSTEM = Actor("system", None, "refunds")
 
 
-@refund_actions.on_enter("succeeded", "settled", "amazon_refunded", "manual", "failed")
+@actions.on_enter("succeeded", "settled", "amazon_refunded", "manual", "failed")
 def follow_the_refund(session: Session, refund: Refund, _before: str) -> None:
     rma = session.get(ReturnAuthorization, refund.rma_id, with_for_update=True)
     if rma is None:
@@ -40,7 +40,7 @@ def complete_if_refunded(session: Session, rma: ReturnAuthorization) -> bool:
     refunds = session.scalars(sa.select(Refund).where(Refund.rma_id == rma.id)).all()
     if not refunds or any(r.status not in FINAL_REFUND for r in refunds):
         return False
-    actions.move(rma, "completed")
+    return_actions.move(rma, "completed")
     rma.completed_at = utcnow()
     record(session, SYSTEM, "return.completed", "return", rma.number,
            after={"refunds": [r.id for r in refunds],

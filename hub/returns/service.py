@@ -32,7 +32,7 @@ from hub.refunds.engine import (
     RefundRules,
     ReturnedUnit,
 )
-from hub.returns import states
+from hub.returns import actions as return_actions
 from hub.returns.eligibility import (
     LineEligibility,
     LineFacts,
@@ -41,12 +41,13 @@ from hub.returns.eligibility import (
     line_eligibility,
 )
 from hub.returns.models import ReturnAuthorization, ReturnLine
-from hub.scan import revisions as scan_revisions
 from hub.stores import geo
 from hub.stores import service as stores
 from hub.stores.models import Store
 from hub.validation import InvalidInput
+from hub.vouchers import actions as voucher_actions
 from hub.vouchers import crypto
+from hub.vouchers import states as voucher_states
 from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
 
@@ -426,16 +427,15 @@ def _shopper_returns(session: Session, order: Order, now: datetime, policy: Mapp
 # --- cancel and expire --------------------------------------------------------------------------
 
 def _close(session: Session, rma: ReturnAuthorization, target: str, now: datetime) -> None:
-    states.check(states.RMA_TRANSITIONS, "return", rma.status, target)
-    rma.status = target
+    return_actions.move(rma, target)
     if target == "cancelled":
         rma.cancelled_at = now
     for line in rma.lines:
         if line.reception_status == "awaiting":
-            line.reception_status = target
+            return_actions.receive(line, target)
     voucher = session.scalar(sa.select(Voucher).where(Voucher.rma_id == rma.id))
     if voucher is not None and voucher.status == "active":
-        voucher.status = target
+        voucher_states.move(voucher, target)
 
 
 def cancel_return(session: Session, rma: ReturnAuthorization, *, actor: Actor,
@@ -498,18 +498,7 @@ def consume_voucher(session: Session, voucher: Voucher, store_id: int,
                     now: datetime | None = None) -> bool:
     """Mark the voucher used at a store. Exactly one of two racing stores gets True: the
     update only matches while the voucher is still active."""
-    now = now or utcnow()
-    result = session.execute(
-        sa.update(Voucher).where(Voucher.id == voucher.id, Voucher.status == "active")
-        .values(status="used", consumed_at=now, consumed_store_id=store_id)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        session.execute(sa.update(Voucher).where(Voucher.id == voucher.id)
-                        .values(replay_attempts=Voucher.replay_attempts + 1))
-        return False
-    scan_revisions.touch(session, rma_ids={voucher.rma_id})  # the unit of work did not see it
-    session.refresh(voucher)
-    return True
+    return voucher_actions.consume(session, voucher, store_id, now or utcnow())
 
 
 # --- views of a return --------------------------------------------------------------------------

@@ -259,8 +259,9 @@ def worker_db(scratch_database):
     from hub.extensions import db
 
     url = scratch_database.replace("postgresql+psycopg://", "postgresql://")
+    # Rate limits stay on: the limiter is one object shared by every app of the test run.
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test-secret", "MOUNT_SANDBOX": False,
-                      "RATELIMIT_ENABLED": False})
+                      "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://"})
     with app.app_context():
         upgrade(directory=str(app.extensions["migrate"].directory))
         db.session.commit()
