@@ -24,6 +24,18 @@ REASON = "changed_mind.better_price"  # not the seller's fault
 _numbers = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(stack, emu):
+    """Each story starts with Amazon's full bursts, on both sides: ``emu`` resets the
+    sandbox's buckets, this Homing's own mirror of them (createFeed refills one token in two
+    minutes, and the suite sends more feeds than its burst of 15)."""
+    from redis import Redis
+
+    conn = Redis.from_url(stack.redis_url)
+    for key in conn.scan_iter("homing:spapi:*"):
+        conn.delete(key)
+
+
 def line(item: str, title: str, quantity: int, price: str, tax: str, shipping: str = "0.00",
          shipping_tax: str = "0.00", promotions=()) -> dict:
     return {"item_id": item, "sku": f"SKU-{item[-4:]}", "title": title, "category": "apparel",
