@@ -188,3 +188,39 @@ def test_the_second_t_shirt_of_a_three_for_two_is_refunded_at_its_price(stack, e
     assert second[2] == 2000 + 160
     [applied] = [a for a in emu.applied if a["merchant_adjustment_item_id"] in second[4]]
     assert applied["charges"] == {"Principal": 2000, "Tax": 160}  # no promotion reversed
+
+
+def test_a_refund_amazon_refuses_reaches_hq_with_the_reason_and_the_next_step(
+        stack, emu, new_page):
+    """Amazon refuses a refund (here: it says less tax was charged than Homing refunds, the
+    refusal of selling-partner-api-models#1372). HQ's queue shows Amazon's reason and what
+    to do; once the cause is fixed, HQ's Retry gets the shopper paid."""
+    from tests.journeys.clerk_helpers import DESKTOP, sign_in_to_hq
+
+    order_id, [(item, _q)] = new_order(stack, "a 3-for-2")
+    assert emu._order(order_id) is not None  # Amazon knows the order ...
+    emu.orders[order_id]["items"][item]["ItemTax"] = 100  # ... with less tax than Homing
+    take_back(stack, order_id, [(item, 1)])
+    stack.run_job("outbox-relay")
+
+    def answered():
+        stack.run_job("amazon-push-refunds")
+        return refunds_of(stack, order_id)[0][1] in ("succeeded", "failed")
+
+    stack.wait_for(answered, timeout=60, what="Amazon's answer")
+    [(refund_id, status, _amount, failure, _lines)] = refunds_of(stack, order_id)
+    assert status == "failed" and "not eligible" in failure
+
+    page = new_page(viewport=DESKTOP)
+    sign_in_to_hq(page, stack)
+    page.goto(f"{stack.url}/hq/queues")
+    row = page.locator("#failed_refunds tr", has_text=f"#{refund_id}")
+    text = row.inner_text()
+    assert "not eligible" in text  # Amazon's reason
+    assert "then Retry" in text and "has not been paid" in text  # what happens next
+
+    emu.orders[order_id]["items"][item]["ItemTax"] = 480  # the cause fixed
+    row.locator("button", has_text="Retry").click()
+    page.wait_for_url("**/hq/queues**")
+    stack.wait_for(answered, timeout=60, what="Amazon's answer to the retried refund")
+    assert refunds_of(stack, order_id)[0][1] == "succeeded"
