@@ -117,7 +117,8 @@ def test_camera_scan_grade_with_photo_and_complete(demo_url, demo_instance, retu
     page.click("label.choice:has(input[name=disposition][value=open_box])")
     page.click("label.choice:has(input[name=decision][value=accept])")
     # The live refund follows the grade: 80 % of 163.30.
-    page.wait_for_function("() => document.querySelector('#refund-preview').innerText.includes('$')")
+    page.wait_for_function(
+        "() => document.querySelector('#refund-preview').innerText.includes('$')")
     assert "$130.64" in page.inner_text("#refund-preview")
     page.click("text=Save this unit")
     page.wait_for_selector("text=Complete return")
