@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import sys
@@ -33,7 +34,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
-                    bench_cli, check):
+                    bench_cli, sandbox_cli, check):
         app.cli.add_command(command)
 
 
@@ -409,6 +410,26 @@ def check():
                f"{'mounted' if app.config.get('MOUNT_SANDBOX') else 'not mounted'}")
 
 
+@click.group("sandbox")
+def sandbox_cli() -> None:
+    """The built-in SP-API sandbox as a server of its own."""
+
+
+@sandbox_cli.command("serve")
+@click.option("--port", default=5001, show_default=True, type=int,
+              help="Port on 127.0.0.1 (0: any free port). Its /_emu/ API has no login, so it "
+                   "never listens beyond this machine.")
+def sandbox_serve(port: int):
+    """Serve the SP-API sandbox alone at http://127.0.0.1:PORT (Ctrl+C to stop)."""
+    from hub.sandbox import SandboxServer
+
+    server = SandboxServer(port)
+    click.echo(f"SP-API sandbox at {server.url} (state: {server.url}/_emu/state)")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
 # --- benchmarks -----------------------------------------------------------------------------
 
 @click.group("bench")
@@ -521,6 +542,43 @@ def bench_pipeline(n: int, workers: int, speed: float, admin_url: str):
         bar.close()
     for line in report(figures):
         click.echo(line)
+
+
+@bench_cli.command("faults")
+@click.option("--refunds", "n", default=400, show_default=True)
+@click.option("--seed", default=1, show_default=True, help="First seed (run k uses seed+k).")
+@click.option("--scenario", default="random", show_default=True,
+              help="A row of issue 21 (create_feed_500_after_creation, answer_lost_twice, "
+                   "get_feeds_fails_drop_and_loss, mixed_campaign, postgres_outage_during_relay, "
+                   "redis_outage_idle, worker_killed_holding_push_lock) or random.")
+@click.option("--runs", default=1, show_default=True)
+@click.option("--settle-timeout", type=float, default=None,
+              help="Seconds to wait for quiescence after the last fault (default: the "
+                   "scenario's).")
+@click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="A PostgreSQL server where a scratch database is made.")
+@click.option("--redis-url", default=None,
+              help="A Redis database the run may FLUSHDB (default: a private redis-server).")
+@click.option("--keep", is_flag=True, help="Keep the scratch database for inspection.")
+def bench_faults(n: int, seed: int, scenario: str, runs: int, settle_timeout: float | None,
+                 admin_url: str, redis_url: str | None, keep: bool):
+    """Fault campaign: refunds drained by workers while faults strike; invariants checked."""
+    from hub.faults.bench import report, run_campaign
+    from hub.faults.scenarios import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        raise click.BadParameter(f"one of {', '.join(SCENARIOS)}", param_hint="--scenario")
+    outcomes = []
+    for k in range(runs):
+        result = run_campaign(scenario, n, seed + k, admin_url=admin_url, redis_url=redis_url,
+                              keep=keep, settle_timeout=settle_timeout)
+        for line in report(result):
+            click.echo(line)
+        outcomes.append(result.passed)
+    if runs > 1:
+        click.echo(f"{sum(outcomes)}/{runs} runs held every invariant")
+    if not all(outcomes):
+        sys.exit(1)
 
 
 @bench_cli.command("hq")

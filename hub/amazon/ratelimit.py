@@ -8,7 +8,16 @@ from __future__ import annotations
 import threading
 import time
 
-from hub.sandbox.emulator import RATES
+# Amazon's usage plans (requests per second, burst) per operation, from the SP-API reference
+# (amazon-spapi.md). The built-in sandbox enforces the same plans, as Amazon would.
+USAGE_PLANS: dict[str, tuple[float, int]] = {
+    "createReport": (0.0167, 15), "getReport": (2, 15), "getReports": (0.0222, 10),
+    "cancelReport": (0.0222, 10), "getReportDocument": (0.0167, 15),
+    "createFeedDocument": (0.5, 15), "createFeed": (0.0083, 15), "getFeed": (2, 15),
+    "cancelFeed": (2, 15), "getFeeds": (0.0222, 10), "getFeedDocument": (0.0222, 10),
+    "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
+    "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
+}
 
 # Atomic take: refill by elapsed time, take one token if there is one, else report the wait.
 _TAKE = """
@@ -34,7 +43,7 @@ class Buckets:
 
     def take(self, seller: str, operation: str) -> float:
         """Take a token; returns 0 when the call may go now, else the seconds to wait."""
-        rate, burst = RATES.get(operation, (1.0, 10))
+        rate, burst = USAGE_PLANS.get(operation, (1.0, 10))
         rate *= self.multiplier
         key = f"homing:spapi:{seller}:{operation}"
         now = time.time()

@@ -304,7 +304,11 @@ def _settle_uncertain(session: Session, connector: Connector, sub: FeedSubmissio
     session.flush()
     reports = {}
     for feed in _pending_feeds(session, sub):
-        reports[feed.feed_id] = _examine(session, connector, feed, sub)
+        # A feed Amazon made before our call cannot be ours, whatever its report says.
+        ours_possible = feed.amazon_created_at is None or feed.amazon_created_at >= \
+            started - LIST_MARGIN
+        reports[feed.feed_id] = _examine(session, connector, feed,
+                                         sub if ours_possible else None)
     mine = [f for f in _feeds_of(session, sub) if f.origin == "report"]
     if mine:
         if len(mine) > 1:

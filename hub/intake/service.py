@@ -18,19 +18,26 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.audit.service import Actor, record
 from hub.auth.models import User
-from hub.intake import inspection, states
+from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
+from hub.intake.states import move
 from hub.models import utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
-from hub.outbox.models import OutboxMessage
 from hub.policy.models import ReturnReason
-from hub.refunds.engine import RefundBreakdown, RefundEngine, RefundRules, ReturnedUnit
-from hub.refunds.models import Refund, RefundLine
+from hub.refunds import service as refunds
+from hub.refunds.engine import (
+    LineRefund,
+    RefundBreakdown,
+    RefundEngine,
+    RefundRules,
+    ReturnedUnit,
+)
+from hub.refunds.models import Refund
+from hub.returns import actions as return_actions
 from hub.returns import service as returns
-from hub.returns import states as return_states
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.scan import revisions as scan_revisions
 from hub.stores.models import Store
@@ -100,9 +107,9 @@ def _check_store(session: Session, rma: ReturnAuthorization, store: Store) -> bo
 def _reopen(session: Session, intake: Intake, rma: ReturnAuthorization, store: Store,
             actor: Actor, device_id: int | None, api_key_id: int | None,
             now: datetime) -> tuple[Intake, bool]:
-    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "open")
     intake.offsite = _check_store(session, rma, store)
-    intake.status, intake.store_id, intake.started_at = "open", store.id, now
+    move(intake, "open")
+    intake.store_id, intake.started_at = store.id, now
     intake.clerk_id = actor.id if actor.kind == "user" else None
     intake.device_id, intake.api_key_id = device_id, api_key_id
     record(session, actor, "intake.reopened", "intake", intake.id, store_id=store.id,
@@ -113,19 +120,13 @@ def _reopen(session: Session, intake: Intake, rma: ReturnAuthorization, store: S
 def abandon(session: Session, intake: Intake, actor: Actor) -> None:
     """Give up before completing: the voucher stays valid and the decisions are cleared, so
     the next scan (here or at another store) starts afresh. Photos are kept for the record."""
-    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "abandoned")
-    intake.status = "abandoned"
+    move(intake, "abandoned")
     rma = session.get(ReturnAuthorization, intake.rma_id)
     for line in rma.lines:
-        _clear_decision(line)
+        return_actions.clear_decision(line)
     session.execute(sa.delete(Inspection).where(Inspection.intake_id == intake.id))
     scan_revisions.touch(session, intake_ids={intake.id})  # a bulk delete: no flush sees it
     record(session, actor, "intake.abandoned", "intake", intake.id, store_id=intake.store_id)
-
-
-def _clear_decision(line: ReturnLine) -> None:
-    line.acceptance_status, line.grade, line.disposition = "pending", None, None
-    line.decision_reason, line.decided_by_id, line.decided_at = "", None, None
 
 
 # --- recording units ----------------------------------------------------------------------------
@@ -162,13 +163,11 @@ def record_unit(session: Session, intake: Intake, unit_id: int, decision: UnitDe
     found.notes = decision.notes
     found.clerk_id = actor.id if actor.kind == "user" else None
     found.inspected_at = now
-    accepted = decision.decision == "accept"
-    line.acceptance_status = "accepted" if accepted else "rejected"
-    line.grade = decision.grade if accepted else None
-    line.disposition = decision.disposition if accepted else None
-    line.decision_reason = "" if accepted else decision.reject_reason
-    line.decided_by_id = actor.id if actor.kind == "user" else None
-    line.decided_at = now
+    return_actions.decide_unit(line, accepted=decision.decision == "accept",
+                               grade=decision.grade, disposition=decision.disposition,
+                               reason=decision.reject_reason,
+                               decided_by_id=actor.id if actor.kind == "user" else None,
+                               at=now)
     session.flush()
     record(session, actor, "intake.unit_recorded", "intake", intake.id, store_id=intake.store_id,
            after={"unit": line.id, "reception": decision.reception,
@@ -245,7 +244,22 @@ def live_refund(session: Session, intake: Intake,
                             bool(fault.get(line.reason_code)))
                for line in all_lines
                if line.rma_id != rma.id and line.acceptance_status == "accepted"]
-    return engine.refund(returning, already_returned=already)
+    return engine.refund(returning, already_returned=already,
+                         refunded_before=_refunds_made(session, order.id, intake.id))
+
+
+def _refunds_made(session: Session, order_id: int, intake_id: int) -> list[RefundBreakdown]:
+    """The refunds made for the order's earlier returns. The engine measures this refund
+    against them, so a claw-back an earlier refund could not deduct (it never goes below
+    zero) is deducted now rather than paid out later."""
+    refunds = session.scalars(
+        sa.select(Refund).where(Refund.order_id == order_id,
+                                sa.or_(Refund.intake_id.is_(None), Refund.intake_id != intake_id))
+        .options(selectinload(Refund.lines)))
+    return [RefundBreakdown(r.currency, [
+        LineRefund(str(ln.order_line_id), ln.quantity,
+                   {c["type"]: c["amount_minor"] for c in ln.components}) for ln in r.lines],
+        [], False) for r in refunds]
 
 
 def pending_approval(session: Session, intake: Intake,
@@ -298,15 +312,15 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
     if not returns.consume_voucher(session, voucher, intake.store_id, now):
         raise IntakeConflict("already_used", "This voucher was used at another store meanwhile.")
 
-    return_states.check(return_states.RMA_TRANSITIONS, "return", rma.status, "dropped_off")
-    rma.status, rma.dropped_off_at = "dropped_off", now
-    for line in rma.lines:
-        received = chosen[line.id].reception == "received"
-        line.reception_status = "received" if received else "cancelled"  # not handed in: freed
-    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "completed")
-    intake.status, intake.completed_at = "completed", now
+    return_actions.drop_off(rma, {line.id for line in rma.lines
+                                  if chosen[line.id].reception == "received"}, now)
+    move(intake, "completed")
+    intake.completed_at = now
     intake.receipt_number = _receipt_number(session, now)
-    refund = _refund_intent(session, intake, rma, breakdown, now)
+    refund = refunds.create_intent(
+        session, rma_id=rma.id, rma_number=rma.number, intake_id=intake.id,
+        store_id=intake.store_id, order=session.get(Order, rma.order_id), currency=rma.currency,
+        breakdown=breakdown, now=now)
     _stock_movements(session, intake, rma)
     _emit_effects(session, intake, rma, refund)
     record(session, actor, "intake.completed", "intake", intake.id, store_id=intake.store_id,
@@ -325,30 +339,6 @@ def _receipt_number(session: Session, now: datetime) -> str:
             return number
 
 
-def _refund_intent(session: Session, intake: Intake, rma: ReturnAuthorization,
-                   breakdown: RefundBreakdown, now: datetime) -> Refund | None:
-    if breakdown.total <= 0:
-        return None
-    order = session.get(Order, rma.order_id)
-    refund = Refund(rma_id=rma.id, intake_id=intake.id, order_id=order.id, status="pending",
-                    currency=rma.currency, amount=breakdown.total,
-                    breakdown=breakdown.as_dict(), idempotency_key=f"intake:{intake.id}",
-                    channel=order.channel, seller_id=order.seller_id,
-                    marketplace_id=order.marketplace_id,
-                    due_at=now + returns.REFUND_DUE_AFTER)
-    for n, line in enumerate(breakdown.lines, start=1):
-        if not line.amount and not line.quantity:
-            continue
-        refund.lines.append(RefundLine(
-            order_line_id=int(line.line_id), quantity=line.quantity, amount=line.amount,
-            adjustment_item_id=f"{rma.number}-{intake.id}-{n}",
-            components=[{"type": k, "amount_minor": v} for k, v in line.components.items()
-                        if v]))
-    session.add(refund)
-    session.flush()
-    return refund
-
-
 def _stock_movements(session: Session, intake: Intake, rma: ReturnAuthorization) -> None:
     skus = {ol.id: ol.sku for ol in session.get(Order, rma.order_id).lines}
     for line in rma.lines:
@@ -363,11 +353,6 @@ def _emit_effects(session: Session, intake: Intake, rma: ReturnAuthorization,
                   refund: Refund | None) -> None:
     """The side effects of a completed intake, delivered after commit by the outbox."""
     key = f"intake:{intake.id}"
-    if refund is not None:
-        outbox.emit(session, "refund.submit", {"refund_id": refund.id},
-                    dedupe_key=f"{key}:refund", store_id=intake.store_id)
-        outbox.emit(session, "finance.journal", {"refund_id": refund.id, "kind": "refund"},
-                    dedupe_key=f"{key}:journal", store_id=intake.store_id)
     outbox.emit(session, "stock.movement", {"intake_id": intake.id},
                 dedupe_key=f"{key}:stock", store_id=intake.store_id)
     if rma.shopper_email:
@@ -384,8 +369,8 @@ def request_approval(session: Session, intake: Intake, actor: Actor) -> list[str
     reasons = pending_approval(session, intake)
     if not reasons:
         raise IntakeConflict("no_approval_needed", "This intake needs no approval.")
-    states.check(states.INTAKE_TRANSITIONS, "intake", intake.status, "awaiting_approval")
-    intake.status, intake.approval_reasons = "awaiting_approval", reasons
+    move(intake, "awaiting_approval")
+    intake.approval_reasons = reasons
     record(session, actor, "intake.approval_requested", "intake", intake.id,
            store_id=intake.store_id, after={"reasons": reasons})
     return reasons
@@ -397,7 +382,7 @@ def decide_approval(session: Session, intake: Intake, supervisor: User, approve:
     if intake.status != "awaiting_approval":
         raise IntakeConflict("not_awaiting_approval", "This intake is not waiting for approval.")
     actor = Actor("user", supervisor.id, supervisor.name, store_id=supervisor.store_id)
-    intake.status = "open"
+    move(intake, "open")
     if not approve:
         record(session, actor, "intake.approval_declined", "intake", intake.id,
                store_id=intake.store_id)
@@ -431,7 +416,9 @@ def local_day_bounds(store: Store, now: datetime) -> tuple[datetime, datetime]:
 
 
 def today(session: Session, store: Store, now: datetime | None = None) -> dict:
-    """Today's intakes at a store, what waits for a supervisor, and failed pushes."""
+    """Today's intakes at a store and what waits for a supervisor: what the counter can act
+    on. Failed deliveries (shopper e-mails, Amazon, finance) are HQ's to fix and wait in HQ's
+    outbox queue; the counter is not shown them."""
     now = now or utcnow()
     start, end = local_day_bounds(store, now)
     intakes = session.scalars(
@@ -440,9 +427,7 @@ def today(session: Session, store: Store, now: datetime | None = None) -> dict:
         .order_by(Intake.started_at.desc())).all()
     waiting = session.scalars(sa.select(Intake).where(
         Intake.store_id == store.id, Intake.status == "awaiting_approval")).all()
-    failed = session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
-        OutboxMessage.store_id == store.id, OutboxMessage.status.in_(("failed", "dead")))) or 0
-    return {"intakes": intakes, "waiting": waiting, "failed_pushes": failed}
+    return {"intakes": intakes, "waiting": waiting}
 
 
 # --- views ----------------------------------------------------------------------------------------

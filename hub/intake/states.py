@@ -14,4 +14,9 @@ INTAKE_TRANSITIONS = {
     "abandoned": {"open"},  # scanned again later: the same intake row is reused
 }
 
-__all__ = ["INTAKE_TRANSITIONS", "TransitionError", "check"]
+__all__ = ["INTAKE_TRANSITIONS", "TransitionError", "check", "move"]
+
+
+def move(intake, target: str) -> None:
+    check(INTAKE_TRANSITIONS, "intake", intake.status, target)
+    intake.status = target

@@ -65,6 +65,30 @@ def reversal(postings: list[Posting]) -> list[Posting]:
     return [Posting(p.role, p.credit, p.debit, "reversal: " + p.memo) for p in postings]
 
 
+# A refund in this status moves no money: its entry stays reversed until Amazon pays it.
+NOT_OWED = frozenset({"failed"})
+
+
+def owed(status: str, total: int) -> int:
+    """What a refund's entries must add up to on its clearing account, given its status."""
+    return 0 if status in NOT_OWED else total
+
+
+def refund_correction(postings: list[Posting], *, total: int, carried: int,
+                      target: int) -> list[Posting]:
+    """The entry that brings a refund's journal from ``carried`` (what its entries add up to
+    on the clearing account now) to ``target``: the refund again (Amazon paid it after all),
+    its reversal (Amazon refused it), or nothing. Its amount never changes after the
+    counter, so anything else is a journal someone edited: refused, never guessed at."""
+    if target == carried:
+        return []
+    if target - carried == total:
+        return list(postings)
+    if carried - target == total:
+        return reversal(postings)
+    raise ValueError(f"the journal carries {carried}, the refund owes {target} of {total}")
+
+
 def disposition_postings(disposition: str, cost: int) -> list[Posting]:
     """A returned unit at its cost: back into inventory, or written off."""
     if cost <= 0:

@@ -27,7 +27,8 @@ from hub.models import insert_on_conflict, iso, utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
-from hub.refunds.models import Refund
+from hub.refunds import actions
+from hub.refunds.models import Refund, RefundAttempt
 from hub.returns.models import ReturnLine
 
 
@@ -85,26 +86,77 @@ def _refund_components(refund: Refund) -> dict[str, int]:
     return totals
 
 
+def _clearing_role(refund: Refund) -> str:
+    return "amazon_clearing" if refund.channel in AMAZON_CHANNELS else "refunds_payable"
+
+
 def refund_postings(refund: Refund) -> list[rules.Posting]:
-    clearing = "amazon_clearing" if refund.channel in AMAZON_CHANNELS else "refunds_payable"
-    return rules.refund_postings(_refund_components(refund), clearing)
+    return rules.refund_postings(_refund_components(refund), _clearing_role(refund))
+
+
+def refund_journal_total(session: Session, refund: Refund) -> int:
+    """What the refund's journal entries add up to on the account the money leaves from: the
+    money the ledger says went to the shopper for this refund."""
+    code = chart(session)[_clearing_role(refund)]
+    return int(session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(JournalLine.credit - JournalLine.debit), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.source_type == "refund", JournalEntry.source_id == refund.id,
+               JournalLine.account_code == code)))
+
+
+CORRECTION_MEMOS = {
+    "refund_reversal": "Reversal: Amazon refused refund {id} ({code})",
+    "refund_repost": "Refund {id} again: Amazon paid it after all (retried by HQ)",
+}
 
 
 @outbox.handler("finance.journal")
 def journal_refund(session: Session, message) -> None:
+    """The refund's entry when the counter completes it; afterwards each message brings the
+    refund's journal to what its current status owes (a reversal when Amazon refused it, the
+    refund again when a retry was paid), so messages delivered late, twice or out of order
+    never leave the journal off from the money that moved."""
+    kind = message.payload.get("kind", "refund")
     refund = session.get(Refund, message.payload["refund_id"],
-                         options=[selectinload(Refund.lines)])
+                         options=[selectinload(Refund.lines)],
+                         with_for_update=kind != "refund")  # one correction at a time
     if refund is None:
         raise LookupError(f"refund {message.payload['refund_id']} does not exist")
     postings = refund_postings(refund)
-    if message.payload.get("kind") == "refund_reversal":
+    if kind == "refund":
         post(session, source_type="refund", source_id=refund.id, currency=refund.currency,
-             postings=rules.reversal(postings), key=message.dedupe_key,
-             memo=f"Reversal: Amazon refused refund {refund.id} ({refund.failure_code})")
+             postings=postings, key=f"refund:{refund.id}",
+             memo=f"Refund {refund.id} for return intake {refund.intake_id}")
         return
+    if session.scalar(sa.select(JournalEntry.id)
+                      .where(JournalEntry.idempotency_key == f"refund:{refund.id}")) is None:
+        # The counter's entry is still on its way (its message failed once): correct it
+        # only once it exists, or the correction would be taken back by it.
+        raise LookupError(f"refund {refund.id} has no journal entry yet")
+    total = sum(_refund_components(refund).values())
+    correction = rules.refund_correction(postings, total=total,
+                                         carried=refund_journal_total(session, refund),
+                                         target=rules.owed(refund.status, total))
     post(session, source_type="refund", source_id=refund.id, currency=refund.currency,
-         postings=postings, key=f"refund:{refund.id}",
-         memo=f"Refund {refund.id} for return intake {refund.intake_id}")
+         postings=correction, key=message.dedupe_key,
+         memo=CORRECTION_MEMOS.get(kind, "Correction of refund {id}").format(
+             id=refund.id, code=refund.failure_code or "refused"))
+
+
+@actions.on_enter("succeeded")
+def _repost_after_refusal(session: Session, refund: Refund, _before: str) -> None:
+    """Amazon paid a refund it had refused before (HQ retried it): the reversal posted at the
+    refusal is taken back by posting the refund again. One message per paid attempt; the
+    handler posts only what the journal lacks, so a refusal without a reversal adds nothing."""
+    refused = session.scalar(sa.select(sa.func.count()).select_from(RefundAttempt).where(
+        RefundAttempt.refund_id == refund.id, RefundAttempt.outcome == "failed"))
+    if refused:
+        attempts = session.scalar(sa.select(sa.func.count()).select_from(RefundAttempt)
+                                  .where(RefundAttempt.refund_id == refund.id))
+        outbox.emit(session, "finance.journal",
+                    {"refund_id": refund.id, "kind": "refund_repost"},
+                    dedupe_key=f"refund:{refund.id}:repost:{attempts}")
 
 
 @outbox.handler("stock.movement")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from hub.money import Money
+from hub.text import N_
 
 # Components in the order Amazon's adjustment feed lists them.
 COMPONENTS = ("Principal", "Promotion", "Tax", "Shipping", "ShippingTax", "RestockingFee",
@@ -134,7 +135,51 @@ class RefundRules:
 class Explanation:
     code: str
     params: Mapping
-    text: str
+    text: str  # the English sentence (API, logs); screens translate message_for(code, params)
+
+
+# What each explanation says, marked for translation and translated where it is shown: the
+# screen fills "item" with the item's name and "amount" with the money in the reader's locale.
+MESSAGES = {
+    "seller_fault": N_("%(item)s: refunded in full, because the fault was ours."),
+    "grade_deduction": N_("%(item)s: checked as grade %(grade)s, so %(percent)s%% of its price "
+                          "is refunded."),
+    "restocking_fee": N_("%(item)s: a restocking fee of %(percent)s%% applies."),
+    "shipping_refunded": N_("Shipping is refunded too."),
+    "shipping_kept.never": N_("Shipping is not refunded."),
+    "shipping_kept.all_returned": N_("Shipping is refunded only when everything in the order "
+                                     "comes back."),
+    "shipping_kept.seller_fault": N_("Shipping is refunded only when the fault was ours."),
+    "shipping_kept.all_returned_or_seller_fault": N_(
+        "Shipping is refunded only when everything in the order comes back or the fault was "
+        "ours."),
+    "promotion_clawback": N_("The items you keep no longer qualify for the %(promotion)s offer, "
+                             "so the discount they got (%(amount)s) is deducted from this "
+                             "refund."),
+    "promotion_clawback_returned": N_("%(amount)s of the %(promotion)s discount deducted from "
+                                      "an earlier return comes back with this one."),
+    "clawback_recovered": N_("%(amount)s of a discount an earlier refund could not deduct "
+                             "is deducted now."),
+    "clawback_capped": N_("The deduction is limited to what this return is worth: nothing is "
+                          "charged to you."),
+}
+
+
+def message_for(code: str, params: Mapping) -> str:
+    """The message id (an English template) of an explanation, for the screen to translate."""
+    if code == "shipping_kept":
+        return MESSAGES.get(f"shipping_kept.{params.get('rule')}", MESSAGES["shipping_kept.never"])
+    return MESSAGES[code]
+
+
+def _say(code: str, currency: str = "", **params) -> Explanation:
+    """An explanation with its English text (items named by line and unit, money plain)."""
+    english = dict(params)
+    if "line_id" in params:
+        english["item"] = f"Item {params['line_id']} (unit {int(params.get('unit', 0)) + 1})"
+    if "amount_minor" in params:
+        english["amount"] = str(Money.from_minor(params["amount_minor"], currency))
+    return Explanation(code, params, message_for(code, params) % english)
 
 
 @dataclass
@@ -231,31 +276,151 @@ class RefundEngine:
                already_returned: Iterable[ReturnedUnit] = (),
                refunded_before: Iterable[RefundBreakdown] | None = None) -> RefundBreakdown:
         """``refunded_before``: the refunds actually made for ``already_returned`` (they can
-        differ from its entitlement when a claw-back was capped); by default the entitlement."""
+        differ from its entitlement when a claw-back was capped); by default the entitlement.
+
+        The total is the entitlement after minus before; its lines are in Amazon's shape
+        (see ``_amazon_lines``)."""
         before, now = list(already_returned), list(returning)
         keys = [(u.line_id, u.unit) for u in before + now]
         if len(set(keys)) != len(keys):
             raise ValueError("a unit cannot be returned twice")
         after = self.entitlement(before + now)
         prior = self.entitlement(before)
-        paid: dict[str, dict[str, int]] = {}
-        for earlier in [prior] if refunded_before is None else refunded_before:
-            for old in earlier.lines:
-                into = paid.setdefault(old.line_id, {})
-                for name, value in old.components.items():
-                    into[name] = into.get(name, 0) + value
-        lines = []
+        paid = prior.total if refunded_before is None else sum(r.total for r in refunded_before)
+        total = after.total - paid
+        shipping = after.shipping_refunded and not prior.shipping_refunded
+        explanations = self._explain_return(now, after, prior, shipping)
+        if total <= 0:
+            if total < 0:  # a claw-back larger than this return: never charge back
+                explanations.append(_say("clawback_capped"))
+            lines = [LineRefund(line.line_id, quantity, {})
+                     for line in self.order.lines
+                     if (quantity := sum(1 for u in now if u.line_id == line.line_id))]
+            return RefundBreakdown(self.order.currency, lines, explanations, shipping)
+        lines = self._amazon_lines(before, now, prior, after, total - (after.total - prior.total),
+                                   explanations)
+        return RefundBreakdown(self.order.currency, lines, explanations, shipping)
+
+    # --- Amazon's shape -------------------------------------------------------------------------
+    #
+    # Amazon refuses a refund line whose net is not positive, a positive promotion adjustment,
+    # a negative price, tax or shipping refund, and more of any of them than was charged
+    # (hub/amazon/feed.py has the rule and its sources). The entitlement's own lines are a set
+    # function and can break all of these: a claw-back that appears when a later unit comes
+    # back lands on lines refunded earlier, and one that shrinks again comes back as a
+    # positive amount. So a refund's lines are built per returned unit instead:
+    #   - each returned unit brings its price, tax, restocking fee and its own promotion share
+    #     (negative), as in the entitlement;
+    #   - a unit whose promotion discount was already clawed back while it was kept does not
+    #     give that discount back again: its promotion share is not deducted (a graded unit's
+    #     remainder of the share goes to its price refund, never above what it cost);
+    #   - a new claw-back (a promotion that stops holding with this return) is deducted from
+    #     the lines of this return in that promotion's scope, then from its other lines, as
+    #     ``PromotionClawback`` (never positive, never more than the line is worth; the feed
+    #     takes it off the price refund);
+    #   - a line left at zero carries no amounts at all.
+    # The regrouping changes no total: the sum is the entitlement after minus before.
+
+    def _amazon_lines(self, before: list[ReturnedUnit], now: list[ReturnedUnit],
+                      prior: RefundBreakdown, after: RefundBreakdown, recovered: int,
+                      explanations: list[Explanation]) -> list[LineRefund]:
+        """``recovered``: a claw-back capped earlier that this refund takes back (only when
+        the refunds actually made were given; zero or negative)."""
+        old = {ln.line_id: ln.components for ln in prior.lines}
+        lines: dict[str, dict[str, int]] = {}
         for line in after.lines:
-            old = paid.get(line.line_id, {})
-            components = {k: v - old.get(k, 0) for k, v in line.components.items()}
+            was = old.get(line.line_id, {})
+            lines[line.line_id] = {k: line.components.get(k, 0) - was.get(k, 0)
+                                   for k in COMPONENTS if k != "PromotionClawback"}
+        self._repaid_discounts(before, now, lines)
+        for _promo, amount, scope in self._new_clawbacks(before, now):
+            first = [i for i in lines if i in scope and _has(now, i)]
+            _deduct(lines, amount, first + [i for i in lines if i not in first])
+        if recovered < 0:
+            taken = _deduct(lines, -recovered, list(lines))
+            explanations.append(_say("clawback_recovered", self.order.currency,
+                                     amount_minor=taken))
+        elif recovered:  # refunds made were less than the entitlement: pay the difference
+            lines[next(u.line_id for u in now)]["Principal"] += recovered
+        out = []
+        for line in self.order.lines:
+            components = lines.get(line.line_id, {})
+            if sum(components.values()) <= 0:
+                components = {}  # nothing to refund on this item: no amounts at all
             quantity = sum(1 for u in now if u.line_id == line.line_id)
-            if quantity or any(components.values()):
-                lines.append(LineRefund(line.line_id, quantity, components))
-        breakdown = RefundBreakdown(self.order.currency, lines, after.explanations,
-                                    after.shipping_refunded and not prior.shipping_refunded)
-        if breakdown.total < 0:  # a claw-back larger than this return: never charge back
-            _absorb_negative(breakdown)
-        return breakdown
+            components = {k: v for k, v in components.items() if v}
+            if quantity or components:
+                out.append(LineRefund(line.line_id, quantity, components))
+        return out
+
+    def _explain_return(self, now: Sequence[ReturnedUnit], after: RefundBreakdown,
+                        prior: RefundBreakdown, shipping_now: bool) -> list[Explanation]:
+        """Why this return is worth what it is: its own units, shipping if it changes or is
+        kept, and each claw-back by how much it moves with this return (a unit returned
+        later gives back the part of an earlier claw-back that was charged on it)."""
+        out: list[Explanation] = []
+        self._explain_units(now, out)
+        out += [e for e in after.explanations if e.code == "shipping_refunded" and shipping_now]
+        out += [e for e in after.explanations if e.code == "shipping_kept"
+                and not prior.shipping_refunded]
+        lost_after, lost_before = _clawbacks(after), _clawbacks(prior)
+        for promo in dict.fromkeys([*lost_before, *lost_after]):
+            delta = lost_after.get(promo, 0) - lost_before.get(promo, 0)
+            if delta:
+                out.append(_say("promotion_clawback" if delta > 0 else
+                                "promotion_clawback_returned", self.order.currency,
+                                promotion=promo, amount_minor=abs(delta)))
+        return out
+
+    def _scopes(self) -> list[tuple[Promotion, tuple[PaidLine, ...]]]:
+        scoped = [(p, (line,)) for line in self.order.lines for p in line.promotions]
+        return scoped + [(p, self.order.lines) for p in self.order.promotions]
+
+    def _lost(self, promo: Promotion, lines: Sequence[PaidLine],
+              returned: Sequence[ReturnedUnit]) -> int:
+        """The discount the kept units of ``promo``'s scope lose (as the entitlement counts
+        it): nothing while none of its units came back or while it still holds."""
+        if not self.rules.clawback_promotions or promo.kind == "plain":
+            return 0
+        gone = {(u.line_id, u.unit) for u in returned}
+        scope = {ln.line_id for ln in lines}
+        kept = {ln.line_id: [u for u in range(ln.quantity) if (ln.line_id, u) not in gone]
+                for ln in self.order.lines}
+        if not any(u.line_id in scope for u in returned) or not any(kept.values()):
+            return 0
+        if _still_holds(promo, lines, kept, self.units):
+            return 0
+        return sum(self.units[ln.line_id][u].promos.get(promo.id, 0)
+                   for ln in lines for u in kept[ln.line_id])
+
+    def _repaid_discounts(self, before: list[ReturnedUnit], now: list[ReturnedUnit],
+                          lines: dict[str, dict[str, int]]) -> None:
+        """Units coming back whose promotion discount was clawed back while they were kept:
+        their share is not deducted again."""
+        for promo, scope in self._scopes():
+            if not self._lost(promo, scope, before):
+                continue
+            ids = {ln.line_id for ln in scope}
+            for unit in now:
+                if unit.line_id not in ids:
+                    continue
+                share = self.units[unit.line_id][unit.unit].promos.get(promo.id, 0)
+                c = lines[unit.line_id]
+                back = min(share, -c["Promotion"])
+                c["Promotion"] += back
+                c["Principal"] += share - back
+
+    def _new_clawbacks(self, before: list[ReturnedUnit], now: list[ReturnedUnit]
+                       ) -> list[tuple[str, int, set[str]]]:
+        """(promotion, discount lost, its lines) for each promotion this return breaks."""
+        out = []
+        for promo, scope in self._scopes():
+            if self._lost(promo, scope, before):
+                continue
+            lost = self._lost(promo, scope, before + now)
+            if lost:
+                out.append((promo.id, lost, {ln.line_id for ln in scope}))
+        return out
 
     def entitlement(self, returned: Sequence[ReturnedUnit]) -> RefundBreakdown:
         """What this set of returned units is worth in total."""
@@ -278,18 +443,15 @@ class RefundEngine:
             c["RestockingFee"] -= percent_of(principal - promotion, restock_pct)
         self._explain_units(returned, explanations)
         shipping = self._shipping_due(returned)
+        charged = any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines)
         if shipping:
             for line in self.order.lines:
                 c = by_line.setdefault(line.line_id, dict.fromkeys(COMPONENTS, 0))
                 c["Shipping"] += line.shipping_price
                 c["ShippingTax"] += line.shipping_tax
-            explanations.append(Explanation("shipping_refunded", {"rule": self.rules.shipping},
-                                            "shipping is refunded (" +
-                                            _SHIPPING_TEXT[self.rules.shipping] + ")"))
-        elif any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines):
-            explanations.append(Explanation("shipping_kept", {"rule": self.rules.shipping},
-                                            "shipping is not refunded (refunded only " +
-                                            _SHIPPING_TEXT[self.rules.shipping] + ")"))
+        if charged:  # free shipping needs no sentence
+            explanations.append(_say("shipping_refunded" if shipping else "shipping_kept",
+                                     rule=self.rules.shipping))
         if self.rules.clawback_promotions:
             self._clawback(returned, by_line, explanations)
         lines = [LineRefund(line_id, counts.get(line_id, 0), components)
@@ -332,11 +494,8 @@ class RefundEngine:
             weights = [max(0, sum(by_line[i].values())) for i in returned_lines]
             for line_id, part in zip(returned_lines, allocate(lost, weights), strict=True):
                 by_line[line_id]["PromotionClawback"] -= part
-            explanations.append(Explanation(
-                "promotion_clawback", {"promotion": promo.id, "amount_minor": lost},
-                f"promotion {promo.id} no longer applies to the items kept, so its "
-                f"discount on them ({Money.from_minor(lost, self.order.currency)}) is "
-                "deducted"))
+            explanations.append(_say("promotion_clawback", self.order.currency,
+                                     promotion=promo.id, amount_minor=lost))
 
     def _explain_units(self, returned: Sequence[ReturnedUnit],
                        explanations: list[Explanation]) -> None:
@@ -344,30 +503,27 @@ class RefundEngine:
             line = self.order.line(unit.line_id)
             percent, restock = self._deductions(unit, line)
             if unit.seller_fault:
-                explanations.append(Explanation(
-                    "seller_fault", {"line_id": line.line_id, "unit": unit.unit},
-                    f"{line.line_id} #{unit.unit + 1}: seller at fault, refunded in full"))
+                explanations.append(_say("seller_fault", line_id=line.line_id, unit=unit.unit))
                 continue
             if percent != 100:
-                explanations.append(Explanation(
-                    "grade_deduction", {"line_id": line.line_id, "unit": unit.unit,
-                                        "grade": unit.grade, "percent": str(percent)},
-                    f"{line.line_id} #{unit.unit + 1}: grade {unit.grade} refunds "
-                    f"{percent}% of the price"))
+                explanations.append(_say("grade_deduction", line_id=line.line_id,
+                                         unit=unit.unit, grade=unit.grade,
+                                         percent=_percent(percent)))
             if restock:
-                explanations.append(Explanation(
-                    "restocking_fee", {"line_id": line.line_id, "unit": unit.unit,
-                                       "category": line.category, "percent": str(restock)},
-                    f"{line.line_id} #{unit.unit + 1}: {restock}% restocking fee for "
-                    f"{line.category}"))
+                explanations.append(_say("restocking_fee", line_id=line.line_id,
+                                         unit=unit.unit, category=line.category,
+                                         percent=_percent(restock)))
 
 
-_SHIPPING_TEXT = {
-    "never": "never", "always": "with every return",
-    "all_returned": "when everything comes back",
-    "seller_fault": "when the seller is at fault",
-    "all_returned_or_seller_fault": "when everything comes back or the seller is at fault",
-}
+def _percent(value: Decimal) -> str:
+    """80 rather than 80.00 (policies may say "80.0")."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def _clawbacks(breakdown: RefundBreakdown) -> dict[str, int]:
+    """Promotion id -> the discount clawed back in an entitlement."""
+    return {e.params["promotion"]: e.params["amount_minor"] for e in breakdown.explanations
+            if e.code == "promotion_clawback"}
 
 
 def _still_holds(promo: Promotion, lines: Sequence[PaidLine], kept: dict[str, list[int]],
@@ -384,10 +540,20 @@ def _still_holds(promo: Promotion, lines: Sequence[PaidLine], kept: dict[str, li
     return True
 
 
-def _absorb_negative(breakdown: RefundBreakdown) -> None:
-    """A claw-back larger than what this return is worth: refund nothing rather than charge
-    the shopper (each line's claw-back is reduced until the line is zero)."""
-    for line in breakdown.lines:
-        line.components["PromotionClawback"] -= line.amount
-    breakdown.explanations.append(Explanation(
-        "clawback_capped", {}, "the claw-back is limited to what this return is worth"))
+def _has(units: Sequence[ReturnedUnit], line_id: str) -> bool:
+    return any(u.line_id == line_id for u in units)
+
+
+def _deduct(lines: dict[str, dict[str, int]], amount: int, order: list[str]) -> int:
+    """Take ``amount`` off the lines in ``order`` as PromotionClawback, each line at most
+    what it is still worth (in proportion within the first group that has room). Returns
+    what was taken; the caller made sure the refund is worth at least ``amount``."""
+    left = amount
+    for line_id in order:
+        if left <= 0:
+            break
+        worth = sum(lines[line_id].values())
+        part = min(left, max(0, worth))
+        lines[line_id]["PromotionClawback"] = lines[line_id].get("PromotionClawback", 0) - part
+        left -= part
+    return amount - left

@@ -15,11 +15,12 @@ UNIT_RECEPTION = {
     "cancelled": set(),
     "expired": set(),
 }
-VOUCHER_TRANSITIONS = {
-    "active": {"used", "cancelled", "expired"},
-    "used": set(),
-    "cancelled": set(),
-    "expired": set(),
+# What the store decided on a unit; it may change its mind (or give up) until the intake
+# completes, after which nothing writes the line's acceptance again.
+UNIT_ACCEPTANCE = {
+    "pending": {"accepted", "rejected", "pending"},
+    "accepted": {"accepted", "rejected", "pending"},
+    "rejected": {"accepted", "rejected", "pending"},
 }
 
 

@@ -17,6 +17,7 @@ PREFIX = "/sandbox/spapi"
 
 
 def mount_sandbox(app: Flask, prefix: str = PREFIX) -> Emulator:
+    import hub.sandbox.jobs  # noqa: F401  (its settlement clockwork runs where it is mounted)
     from hub.extensions import csrf, limiter
     from hub.sandbox.fixtures import hub_order
     from hub.sandbox.routes import bp
@@ -59,6 +60,10 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self._thread.start()
         return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (``homing sandbox serve``)."""
+        self._server.serve_forever()
 
     def stop(self) -> None:
         self._server.shutdown()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import random
 import re
 import secrets
 import threading
@@ -25,18 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
 from hub.sandbox import adjustments
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
-RATES: dict[str, tuple[float, int]] = {
-    "createReport": (0.0167, 15), "getReport": (2, 15), "getReports": (0.0222, 10),
-    "cancelReport": (0.0222, 10), "getReportDocument": (0.0167, 15),
-    "createFeedDocument": (0.5, 15), "createFeed": (0.0083, 15), "getFeed": (2, 15),
-    "cancelFeed": (2, 15), "getFeeds": (0.0222, 10), "getFeedDocument": (0.0222, 10),
-    "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
-    "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
-}
+RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
 # Personal data in the Orders API comes only with a Restricted Data Token for the path.
 RDT_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 RDT_PATH = re.compile(r"^/orders/v0/orders(/[0-9A-Za-z-]+(/address|/buyerInfo|/orderItems"
@@ -83,6 +78,54 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class Dropped(Exception):
+    """The connection is to be dropped without an answer (``drop_request`` before the work,
+    ``lose_answer`` after it): the HTTP face shuts the socket."""
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour of one call (``/_emu/faults``).
+
+    ``status`` alone answers that error BEFORE doing the work (Amazon refused or failed);
+    with ``after_work`` the work is done first (the feed IS created) and the error comes
+    after: an indeterminate failure. ``lose_answer`` does the work and drops the connection
+    without an answer; ``drop_request`` drops it without doing the work."""
+
+    status: int | None = None
+    after_work: bool = False
+    lose_answer: bool = False
+    drop_request: bool = False
+
+    @property
+    def before_work(self) -> bool:
+        return self.drop_request or (self.status is not None and not self.after_work
+                                     and not self.lose_answer)
+
+    @property
+    def kind(self) -> str:
+        if self.drop_request:
+            return "drop_request"
+        if self.lose_answer:
+            return "lose_answer"
+        return f"{self.status}_after_work" if self.after_work else str(self.status)
+
+
+def make_fault(status: int | None = 429, *, after_work: bool = False,
+               lose_answer: bool = False, drop_request: bool = False) -> Fault:
+    """A checked Fault; ValueError names what does not make sense."""
+    if lose_answer and drop_request:
+        raise ValueError("choose lose_answer (work done) or drop_request (work not done)")
+    if drop_request and after_work:
+        raise ValueError("drop_request does no work: after_work makes no sense with it")
+    if lose_answer or drop_request:
+        return Fault(None, after_work, lose_answer, drop_request)
+    status = int(status if status is not None else 429)
+    if not 400 <= status <= 599:
+        raise ValueError(f"status {status} is not an HTTP error status")
+    return Fault(status, after_work)
 
 
 class LwaError(Exception):
@@ -150,6 +193,10 @@ class Job:
     stuck: bool = False
     fatal: bool = False
     options: dict = field(default_factory=dict)
+    listed_at: datetime | None = None  # getFeeds shows it from then on (eventual consistency)
+    jitter: float = 0.0  # extra processing seconds (feeds finish out of order)
+    messages: list[dict] = field(default_factory=list)  # what a feed carried, for state()
+    answer: str = "answered"  # what the caller heard of createFeed (state(): lost, 500, ...)
 
 
 class Emulator:
@@ -174,7 +221,12 @@ class Emulator:
             self.rdts: dict[str, tuple[str, dict[str, set[str]], datetime]] = {}
             self.buckets: dict[tuple[str, str], Bucket] = {}
             self.rate_multiplier = 1.0
-            self.faults: dict[str, list[int]] = {}  # operation -> statuses to answer next
+            self.faults: dict[str, list[Fault]] = {}  # operation -> how its next calls fail
+            self.fired: list[dict] = []  # every injected fault that happened, in order
+            # Eventual consistency and processing order (set through /_emu/faults).
+            self.consistency = {"list_lag_seconds": 0.0, "processing_jitter": 0.0,
+                                "seed": None}
+            self.rng = random.Random(0)
             self.flags = {"stuck_feeds": False, "fatal_feeds": 0, "fatal_reports": 0,
                           "gzip": False, "encoding": "utf-8", "expire_urls": False}
             self.delays = {"queue": 2.0, "processing": 8.0, "finance": 60.0}
@@ -187,6 +239,7 @@ class Emulator:
             self.open_lines: list[dict] = []  # settlement lines of the open period
             self.settlements: list[dict] = []
             self.applied: list[dict] = []  # every adjustment item accepted, for assertions
+            self.own_refunds: list[dict] = []  # refunds Amazon made itself (/_emu/refund)
             self.requests: dict[str, int] = {}  # operation -> calls answered (incl. 429)
             self.throttled: dict[str, int] = {}
             self._serial = 10_000
@@ -260,7 +313,14 @@ class Emulator:
 
     def authorize(self, token: str | None, operation: str, path: str = "") -> str:
         """The seller behind ``token`` (an access token, or a Restricted Data Token for this
-        path), after the throttle and any injected fault."""
+        path), after any injected fault that strikes before the work, and the throttle."""
+        return self.authorize_call(token, operation, path, after_work=False)[0]
+
+    def authorize_call(self, token: str | None, operation: str, path: str = "", *,
+                       after_work: bool = True) -> tuple[str, Fault | None]:
+        """``authorize``, plus the fault to apply once the work is done (or None; left queued
+        when ``after_work`` is False). Raises ApiError for an error answer and Dropped for a
+        request dropped before the work."""
         with self.lock:
             self.requests[operation] = self.requests.get(operation, 0) + 1
             seller, expires = self.tokens.get(token or "", ("", self.now()))
@@ -269,17 +329,23 @@ class Emulator:
                 seller = rdt_seller if path in paths else ""
             if not seller or expires <= self.now():
                 raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
-            pending = self.faults.get(operation) or self.faults.get("*")
-            if pending:
-                status = pending.pop(0)
-                if status == 429:
-                    self.throttled[operation] = self.throttled.get(operation, 0) + 1
-                    raise ApiError(429, "QuotaExceeded",
-                                   "You exceeded your quota for the requested resource.")
-                raise ApiError(status, "InternalFailure" if status == 500 else
-                               "ServiceUnavailable", "We encountered an internal error.")
+            key = operation if self.faults.get(operation) else "*"
+            pending = self.faults.get(key)
+            if pending and pending[0].before_work:
+                fault = pending.pop(0)
+                self._fired(operation, fault)
+                if fault.drop_request:
+                    raise Dropped(operation)
+                raise _fault_error(operation, fault.status, self.throttled)
             self._take(seller, operation)
-            return seller
+            after = pending.pop(0) if pending and after_work else None
+            if after is not None:
+                self._fired(operation, after)
+            return seller, after
+
+    def _fired(self, operation: str, fault: Fault) -> None:
+        self.fired.append({"operation": operation, "kind": fault.kind,
+                           "at": iso(self.now())})
 
     def _take(self, seller: str, operation: str) -> None:
         rate, burst = RATES.get(operation, (5, 15))
@@ -294,9 +360,35 @@ class Emulator:
                            "You exceeded your quota for the requested resource.")
         bucket.tokens -= 1
 
-    def inject(self, operation: str, status: int, times: int = 1) -> None:
+    def inject(self, operation: str, status: int | None = 429, times: int = 1, *,
+               after_work: bool = False, lose_answer: bool = False,
+               drop_request: bool = False) -> None:
+        """Make the next ``times`` calls of ``operation`` ("*": any) misbehave (see Fault)."""
+        fault = make_fault(status, after_work=after_work, lose_answer=lose_answer,
+                           drop_request=drop_request)
         with self.lock:
-            self.faults.setdefault(operation, []).extend([int(status)] * int(times))
+            self.faults.setdefault(operation, []).extend(Fault(**vars(fault))
+                                                          for _ in range(int(times)))
+
+    def set_consistency(self, list_lag_seconds: float | None = None,
+                        processing_jitter: float | None = None,
+                        seed: int | None = None) -> None:
+        """getFeeds shows a new feed only ``list_lag_seconds`` after its creation (getFeed by
+        id at once); each feed's processing takes delays.processing plus a seeded random
+        0..``processing_jitter`` seconds, so feeds finish out of order."""
+        with self.lock:
+            if list_lag_seconds is not None:
+                self.consistency["list_lag_seconds"] = max(float(list_lag_seconds), 0.0)
+            if processing_jitter is not None:
+                self.consistency["processing_jitter"] = max(float(processing_jitter), 0.0)
+            if seed is not None:
+                self.consistency["seed"] = int(seed)
+                self.rng = random.Random(int(seed))
+
+    def pending_faults(self) -> dict[str, list[str]]:
+        with self.lock:
+            return {op: [f.kind for f in faults] for op, faults in self.faults.items()
+                    if faults}
 
     # --- fixtures -------------------------------------------------------------------------------
 
@@ -407,8 +499,13 @@ class Emulator:
                                                     "never uploaded")
             if self.now() - doc.created_at > timedelta(days=FEED_DOCUMENT_DAYS):
                 raise ApiError(400, "InvalidInput", "inputFeedDocumentId has expired")
-            job = Job(self._next_id(), "feed", feed_type, seller, markets, self.now(),
-                      input_document_id=doc.id, stuck=self.flags["stuck_feeds"])
+            now = self.now()
+            job = Job(self._next_id(), "feed", feed_type, seller, markets, now,
+                      input_document_id=doc.id, stuck=self.flags["stuck_feeds"],
+                      listed_at=now + timedelta(
+                          seconds=self.consistency["list_lag_seconds"]),
+                      jitter=self.rng.uniform(0, self.consistency["processing_jitter"]),
+                      messages=_carried(doc.data))
             if self.flags["fatal_feeds"]:
                 self.flags["fatal_feeds"] -= 1
                 job.fatal = True
@@ -420,9 +517,18 @@ class Emulator:
             return self._feed_json(self._job(seller, "feed", feed_id))
 
     def feeds(self, seller: str, args: dict) -> dict:
+        """getFeeds: a feed is listed only from its ``listed_at`` (eventual consistency)."""
         with self.lock:
-            jobs = self._filter_jobs(seller, "feed", args, "feedTypes")
+            jobs = self._filter_jobs(seller, "feed", args, "feedTypes",
+                                     visible=lambda j: j.listed_at is None
+                                     or j.listed_at <= self.now())
             return {"feeds": [self._feed_json(j) for j in jobs]}
+
+    def answer_lost(self, feed_id: str, how: str) -> None:
+        """Note what the caller heard of createFeed for this feed (shown in state())."""
+        with self.lock:
+            if feed_id in self.jobs:
+                self.jobs[feed_id].answer = how
 
     def cancel(self, seller: str, kind: str, job_id: str) -> None:
         with self.lock:
@@ -439,7 +545,8 @@ class Emulator:
         self._progress(job)
         return job
 
-    def _filter_jobs(self, seller: str, kind: str, args: dict, types_key: str) -> list[Job]:
+    def _filter_jobs(self, seller: str, kind: str, args: dict, types_key: str,
+                     visible: Callable[[Job], bool] = lambda job: True) -> list[Job]:
         types = _csv(args.get(types_key))
         statuses = _csv(args.get("processingStatuses"))
         since = parse_time(args.get("createdSince")) or self.now() - timedelta(days=90)
@@ -448,7 +555,8 @@ class Emulator:
             raise ApiError(400, "InvalidInput", "pageSize must be 1 to 100")
         found = []
         for job in sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True):
-            if job.kind != kind or job.seller_id != seller or job.created_at < since:
+            if (job.kind != kind or job.seller_id != seller or job.created_at < since
+                    or not visible(job)):
                 continue
             self._progress(job)
             if (types and job.type not in types) or (statuses and job.status not in statuses):
@@ -468,13 +576,15 @@ class Emulator:
         return answer
 
     def _progress(self, job: Job) -> None:
-        """Move a job along the test clock; process it when it reaches DONE."""
+        """Move a job along the test clock; process it when it reaches DONE. It starts when
+        its queue time is over, whenever someone looks (so jittered feeds finish in the order
+        of their processing times, not of the polls)."""
         now = self.now()
-        if job.status == "IN_QUEUE" and now >= job.created_at + timedelta(
-                seconds=self.delays["queue"]):
-            job.status, job.started_at = "IN_PROGRESS", now
-        if (job.status == "IN_PROGRESS" and not job.stuck
-                and now >= job.started_at + timedelta(seconds=self.delays["processing"])):
+        queued_until = job.created_at + timedelta(seconds=self.delays["queue"])
+        if job.status == "IN_QUEUE" and now >= queued_until:
+            job.status, job.started_at = "IN_PROGRESS", queued_until
+        if (job.status == "IN_PROGRESS" and not job.stuck and now >= job.started_at
+                + timedelta(seconds=self.delays["processing"] + job.jitter)):
             job.ended_at = now
             if job.fatal:
                 job.status = "FATAL"
@@ -509,7 +619,14 @@ class Emulator:
                 outcomes.extend((message, code, text) for code, text in errors)
             else:
                 self._apply(message, job)
+            self._note_outcome(job, message.message_id, errors)
         return adjustments.processing_report(job.id, outcomes, len(messages))
+
+    def _note_outcome(self, job: Job, message_id: int, errors: list) -> None:
+        for carried in job.messages:
+            if carried["message_id"] == message_id:
+                carried["applied"] = not errors
+                carried["errors"] = [code for code, _text in errors]
 
     def _check_message(self, message: adjustments.Message, markets: list[str]) -> list:
         order = self._order(message.amazon_order_id)
@@ -518,7 +635,7 @@ class Emulator:
         if order["OrderStatus"] not in ("Shipped", "Delivered"):
             return [(E_NOT_SHIPPED, f"Order {message.amazon_order_id} has not shipped; cancel "
                                     "it instead")]
-        errors, planned = [], {}
+        errors, planned, discounts = [], {}, {}
         for item in message.items:
             line = order["items"].get(item.item_code)
             if line is None:
@@ -540,8 +657,15 @@ class Emulator:
                                            "positive"))
             if any(p.amount > 0 for p in item.promotions):
                 errors.append((E_SIGN, "PromotionAdjustments must not be positive"))
-            if net < 0:
-                errors.append((E_SIGN, f"The adjustment for item {item.item_code} is negative"))
+            elif item.promotions and "PromotionDiscount" in line:
+                discounts[item.item_code] = discounts.get(item.item_code, 0) - sum(
+                    to_minor(p.amount, order["currency"]) for p in item.promotions)
+            if net <= 0:
+                # Seller Central help 30741: a net that is not positive (zero included) is
+                # rejected.
+                errors.append((E_SIGN, f"The net adjustment amount for item {item.item_code} "
+                                       "is not a positive amount and has therefore been "
+                                       "rejected"))
         for (code, kind), amount in planned.items():
             line = order["items"][code]
             charged = int(line.get(CAPPED_BY[kind], 0))
@@ -553,6 +677,24 @@ class Emulator:
                                               f" exceeds the "
                                               f"{decimal_text(charged, order['currency'])} "
                                               "charged"))
+        errors += self._check_discounts(message.amazon_order_id, order, discounts)
+        return errors
+
+    def _check_discounts(self, order_id: str, order: dict, discounts: dict[str, int]) -> list:
+        """A promotion adjustment hands back at most the discount the item had (when the
+        order's item says what it was: PromotionDiscount, as getOrderItems shows it)."""
+        errors = []
+        for code, amount in discounts.items():
+            given = int(order["items"][code]["PromotionDiscount"])
+            already = -sum(a["charges"].get("Discount", 0) for a in self.applied
+                           if a["amazon_order_id"] == order_id and a["item_code"] == code)
+            if already + amount > given:
+                errors.append((E_OVER_REFUND, f"The requested promotion adjustment for item "
+                                              f"{code} is not eligible: "
+                                              f"{decimal_text(already + amount, order['currency'])}"
+                                              f" exceeds the "
+                                              f"{decimal_text(given, order['currency'])} "
+                                              "discount given"))
         return errors
 
     def _apply(self, message: adjustments.Message, job: Job) -> None:
@@ -623,6 +765,10 @@ class Emulator:
                 if name in CAPPED_BY:
                     line["refunded"][name] = line["refunded"].get(name, 0) + int(minor)
             adjustment_id = f"{secrets.randbelow(10**14):014d}"
+            self.own_refunds.append({"amazon_order_id": order_id, "item_code": item_code,
+                                     "adjustment_id": adjustment_id, "kind": kind,
+                                     "charges": {k: int(v) for k, v in charges.items()},
+                                     "at": iso(self.now())})
             self._refund_event(order, line, {k: int(v) for k, v in charges.items()},
                                adjustment_id, "",
                                "GuaranteeClaimEventList" if kind == "a-to-z" else
@@ -819,13 +965,42 @@ class Emulator:
     def state(self) -> dict:
         with self.lock:
             feeds = [j for j in self.jobs.values() if j.kind == "feed"]
+            for job in feeds:
+                self._progress(job)
             return {"now": iso(self.now()), "speed": self._speed,
-                    "feeds": [self._feed_json(j) for j in feeds],
-                    "applied": self.applied, "requests": self.requests,
+                    "feeds": [{**self._feed_json(j), "answer": j.answer,
+                               "listedTime": iso(j.listed_at), "messages": j.messages}
+                              for j in feeds],
+                    "applied": self.applied, "own_refunds": self.own_refunds,
+                    "faults_pending": self.pending_faults(), "faults_fired": self.fired,
+                    "consistency": self.consistency, "requests": self.requests,
                     "throttled": self.throttled, "open_settlement_lines": len(self.open_lines),
                     "settlements": [{**s, "start": iso(s["start"]), "end": iso(s["end"])}
                                     for s in self.settlements],
                     "orders": len(self.orders), "flags": self.flags, "delays": self.delays}
+
+
+def _fault_error(operation: str, status: int, throttled: dict[str, int]) -> ApiError:
+    if status == 429:
+        throttled[operation] = throttled.get(operation, 0) + 1
+        return ApiError(429, "QuotaExceeded", "You exceeded your quota for the requested "
+                                              "resource.")
+    if status >= 500:
+        return ApiError(status, "InternalFailure" if status == 500 else "ServiceUnavailable",
+                        "We encountered an internal error.")
+    return ApiError(status, "InvalidInput", "The request was rejected (injected fault).")
+
+
+def _carried(data: bytes | None) -> list[dict]:
+    """The refund messages an order-adjustment feed carries: MessageID, order and our
+    MerchantAdjustmentItemIDs (what the campaign's invariants count); none if unreadable."""
+    try:
+        _merchant, messages = adjustments.parse_envelope(data or b"")
+    except (adjustments.MalformedFeed, ValueError):
+        return []
+    return [{"message_id": m.message_id, "amazon_order_id": m.amazon_order_id,
+             "merchant_adjustment_item_ids": [i.merchant_adjustment_item_id for i in m.items],
+             "applied": None, "errors": []} for m in messages]
 
 
 def _csv(value) -> list[str]:

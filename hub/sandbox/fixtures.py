@@ -6,9 +6,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from hub.orders.models import Order
+from hub.refunds.engine import allocate
+
+
+def _discounts(order: Order) -> dict[int, int]:
+    """Each line's promotion discount as Amazon's getOrderItems shows it (PromotionDiscount):
+    its own promotions and its price share of the order's (the refund engine's split)."""
+    lines = list(order.lines)
+    out = {ln.id: sum(p["amount_minor"] for p in ln.promotions or []) for ln in lines}
+    for promo in order.promotions or []:
+        for ln, part in zip(lines, allocate(promo["amount_minor"],
+                                            [ln.item_price for ln in lines]), strict=True):
+            out[ln.id] += part
+    return out
 
 
 def order_fixture(order: Order) -> dict:
+    discounts = _discounts(order)
     return {
         "AmazonOrderId": order.external_id, "seller_id": order.seller_id,
         "MarketplaceId": order.marketplace_id, "currency": order.currency,
@@ -20,7 +34,8 @@ def order_fixture(order: Order) -> dict:
                    "ASIN": line.asin, "Title": line.title, "QuantityOrdered": line.quantity,
                    "QuantityShipped": line.quantity, "ItemPrice": line.item_price,
                    "ItemTax": line.item_tax, "ShippingPrice": line.shipping_price,
-                   "ShippingTax": line.shipping_tax} for line in order.lines]}
+                   "ShippingTax": line.shipping_tax, "PromotionDiscount": discounts[line.id]}
+                  for line in order.lines]}
 
 
 def hub_order(order_id: str) -> dict | None:

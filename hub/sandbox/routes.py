@@ -3,12 +3,22 @@ under ``/_emu/``. Thin: every decision is in ``hub.sandbox.emulator``."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import uuid
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from hub.sandbox.emulator import RATES, ApiError, Emulator, LwaError
+from hub.sandbox.emulator import (
+    RATES,
+    ApiError,
+    Dropped,
+    Emulator,
+    Fault,
+    LwaError,
+    make_fault,
+)
 
 bp = Blueprint("sandbox", __name__)
 
@@ -27,22 +37,75 @@ def _answer(body: dict | None, status: int, operation: str | None) -> Response:
 
 
 def operation(name: str, status: int = 200):
-    """An SP-API operation: authorise, throttle, run, and answer in Amazon's error shape."""
+    """An SP-API operation: authorise, throttle, run, and answer in Amazon's error shape;
+    an injected fault may strike before the work or after it (see ``emu_faults``)."""
 
     def wrap(func):
         @wraps(func)
         def view(*args, **kwargs):
             try:
-                seller = emulator().authorize(request.headers.get("x-amz-access-token"), name,
-                                              _spapi_path())
-                return _answer(func(seller, *args, **kwargs), status, name)
+                seller, after = emulator().authorize_call(
+                    request.headers.get("x-amz-access-token"), name, _spapi_path())
+            except Dropped:
+                return _drop_connection()
             except ApiError as exc:
-                return _answer({"errors": [{"code": exc.code, "message": exc.message,
-                                            "details": ""}]}, exc.status, name)
+                return _error_answer(exc, name)
+            try:
+                body, code = func(seller, *args, **kwargs), status
+            except ApiError as exc:
+                body, code = None, exc
+            if after is not None:
+                return _after_work(name, after, body)
+            return _error_answer(code, name) if body is None else _answer(body, code, name)
 
         return view
 
     return wrap
+
+
+def _error_answer(exc: ApiError, operation: str) -> Response:
+    return _answer({"errors": [{"code": exc.code, "message": exc.message, "details": ""}]},
+                   exc.status, operation)
+
+
+def _after_work(operation: str, fault: Fault, body: dict | None) -> Response:
+    """The work is done (or refused on its merits); the caller hears an error or nothing."""
+    if operation == "createFeed" and body and "feedId" in body:
+        emulator().answer_lost(body["feedId"], fault.kind)
+    if fault.lose_answer:
+        return _drop_connection()
+    return _answer({"errors": [{"code": "InternalFailure" if fault.status == 500 else
+                                "ServiceUnavailable", "message": "We encountered an internal "
+                                "error. Please try again.", "details": ""}]},
+                   fault.status, operation)
+
+
+class _NoAnswer:
+    """A response body that tells the server the peer is gone: werkzeug's dev server then
+    drops the request quietly (it treats ConnectionError as a client that hung up)."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        raise BrokenPipeError("the sandbox dropped the connection (injected fault)")
+
+
+def _drop_connection() -> Response:
+    """Shut the request's TCP connection without an answer, as a load balancer or a network
+    failure would: the client sees the connection closed before any byte of a response.
+
+    python-amazon-sp-api 2.1.35 sends through httpx, which raises
+    ``httpx.RemoteProtocolError("Server disconnected without sending a response.")`` (an
+    ``httpx.TransportError``, not a ``SellingApiException``: it reaches the caller unwrapped).
+    The socket is shut down here; werkzeug closes it when the handler returns (closing it
+    here would make werkzeug log an error on the closed descriptor)."""
+    sock = request.environ.get("werkzeug.socket") or request.environ.get("gunicorn.socket")
+    if sock is None:  # Flask's test client: no socket to drop, raise as the client would
+        raise ConnectionResetError("the sandbox dropped the connection (injected fault)")
+    with contextlib.suppress(OSError):  # already gone
+        sock.shutdown(socket.SHUT_RDWR)
+    return Response(_NoAnswer(), status=500)
 
 
 def _spapi_path() -> str:
@@ -234,14 +297,36 @@ def emu_fixtures():
 
 @bp.post("/_emu/faults")
 def emu_faults():
-    """``{"operation": "createFeed", "status": 429, "times": 2}`` answers the next calls with
-    that status; flags (stuck_feeds, fatal_feeds, fatal_reports, gzip, encoding, expire_urls),
-    ``expire_tokens``, ``rate_multiplier`` and ``delays`` change behaviour from now on."""
+    """Fault injection (see README "Fault campaign" and hub.sandbox.emulator.Fault):
+
+    - ``{"operation": "createFeed", "status": 429, "times": 2}``: the next calls answer that
+      status BEFORE doing the work (``"operation": "*"`` for any operation);
+    - ``{"operation": "createFeed", "status": 500, "times": 1, "after_work": true}``: the
+      work is done (the feed IS created), then the call answers 500/503;
+    - ``{"operation": "createFeed", "lose_answer": true, "times": 1}``: the work is done,
+      then the connection is dropped without an answer;
+    - ``{"operation": "createFeed", "drop_request": true, "times": 1}``: the connection is
+      dropped without doing the work;
+    - ``{"list_lag_seconds": 30}``: a new feed shows in getFeeds only 30 s (sandbox clock)
+      after its creation; getFeed by id sees it at once;
+    - ``{"processing_jitter": 20, "seed": 7}``: each feed takes delays.processing plus a
+      seeded random 0..20 s, so feeds finish out of order;
+    - flags (stuck_feeds, fatal_feeds, fatal_reports, gzip, encoding, expire_urls),
+      ``expire_tokens``, ``rate_multiplier`` and ``delays`` change behaviour from now on;
+    - ``{"clear": true}`` forgets the faults still queued.
+
+    Several keys may come in one body. A bad value is answered 400, and nothing of the
+    body is applied."""
     body, emu = _body(), emulator()
+    try:
+        plan = _fault_plan(body)
+    except (TypeError, ValueError) as exc:
+        return jsonify({"error": str(exc)}), 400
     with emu.lock:
-        if "operation" in body:
-            emu.inject(body["operation"], int(body.get("status", 429)),
-                       int(body.get("times", 1)))
+        if body.get("clear"):
+            emu.faults.clear()
+        if plan is not None:
+            emu.inject(*plan[0], **plan[1])
         for key in emu.flags:
             if key in body:
                 emu.flags[key] = body[key]
@@ -252,7 +337,34 @@ def emu_faults():
         if "rate_multiplier" in body:
             emu.rate_multiplier = float(body["rate_multiplier"])
         emu.delays.update({k: float(v) for k, v in body.get("delays", {}).items()})
-        return jsonify({"flags": emu.flags, "faults": emu.faults, "delays": emu.delays})
+        emu.set_consistency(body.get("list_lag_seconds"), body.get("processing_jitter"),
+                            body.get("seed"))
+        return jsonify({"flags": emu.flags, "faults": emu.pending_faults(),
+                        "delays": emu.delays, "consistency": emu.consistency})
+
+
+def _fault_plan(body: dict) -> tuple[tuple, dict] | None:
+    """Check the body before anything is applied: the inject() call, or None."""
+    for key in ("list_lag_seconds", "processing_jitter", "rate_multiplier"):
+        if key in body and float(body[key]) < 0:
+            raise ValueError(f"{key} must not be negative")
+    if "seed" in body:
+        int(body["seed"])
+    for value in body.get("delays", {}).values():
+        float(value)
+    if "operation" not in body:
+        return None
+    operation = body["operation"]
+    if not isinstance(operation, str) or not (operation in RATES or operation == "*"):
+        raise ValueError(f"unknown operation {operation!r}")
+    times = int(body.get("times", 1))
+    if times < 1:
+        raise ValueError("times must be at least 1")
+    options = {key: bool(body.get(key, False))
+               for key in ("after_work", "lose_answer", "drop_request")}
+    status = body.get("status", 500 if options["after_work"] else 429)
+    make_fault(status, **options)  # its checks, before anything is applied
+    return (operation, status, times), options
 
 
 @bp.post("/_emu/settlement/close")

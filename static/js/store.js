@@ -160,26 +160,33 @@ async function startOfflineIntake(text) {
 // --- the queue: shown on the page, replayed when the network is back ---------------------------
 
 async function showQueue(note) {
+  // Always redrawn from the queue itself, so a replayed (deleted) action leaves the list.
   const items = await queueAll().catch(() => []);
   const waiting = items.filter((i) => i.state === "queued");
   const badge = document.getElementById("queue-status");
+  const waitingText = (n) => (badge?.dataset.template || "{n}").replace("{n}", n);
   if (badge) {
     badge.hidden = waiting.length === 0;
-    badge.textContent = badge.dataset.template.replace("{n}", waiting.length);
+    badge.textContent = waitingText(waiting.length);
   }
   const panel = document.getElementById("queue-panel");
   const list = document.getElementById("queue-items");
-  if (!panel || !list || items.length === 0) { if (note && list) list.replaceChildren(li(note)); return; }
-  panel.hidden = false;
-  list.replaceChildren(...(note ? [li(note)] : []), ...items.map((i) => li(
-    `${i.rma} · ${i.state === "queued" ? badge?.dataset.template.replace("{n}", 1) : cfg.msgConflict + ": " + (i.error || "")}`,
-    i.state)));
+  if (!panel || !list) return;
+  const rows = items.map((i) => li(
+    `${i.rma} · ${i.state === "queued" ? waitingText(1) : cfg.msgConflict + ": " + (i.error || "")}`,
+    i.state));
+  if (note) rows.unshift(li(note));
+  if (rows.length === 0) rows.push(li(cfg.msgEmpty || "", "empty"));
+  list.replaceChildren(...rows);
+  // The scan screen shows the panel only while it has something to say; Today always does.
+  if (panel.dataset.always !== "yes") panel.hidden = items.length === 0 && !note;
 }
 
 function li(text, state) {
   const item = document.createElement("li");
   item.textContent = text;
   if (state) item.dataset.state = state;
+  if (state === "empty") item.className = "muted";
   return item;
 }
 

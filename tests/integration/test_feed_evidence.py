@@ -1,9 +1,8 @@
 """A feed submission's fate is settled by Amazon's evidence, never by a guess: the rows of
 issue 21's table, each against the sandbox over HTTP through python-amazon-sp-api.
 
-Faults on the wire are made where they happen: a 5xx *after* the sandbox created the feed is
-the sandbox's own answer; an answer lost after the request reached Amazon, and a request that
-never did, are raised by the connector's transport as httpx would."""
+Every fault is the sandbox's own (``/_emu/faults``), on the wire: a 5xx after the feed was
+created, a connection dropped after the work or before it, failing and lagging lists."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from hub.amazon import service
 from hub.amazon.connector import AmazonUnsure
 from hub.amazon.models import AmazonFeed, FeedSubmission
 from hub.refunds.models import Refund
-from hub.sandbox.emulator import ApiError
 from tests.integration.amazon_helpers import completed_refund, connector
 
 ORDERS = ("114-1234567-1234567", "114-7654321-7654321", "114-5550001-0000001")
@@ -69,51 +67,26 @@ def _assert_exactly_once(emu, session, refunds) -> None:
     assert {f["feedId"] for f in emu.state()["feeds"]} <= known
 
 
-def _lose_answers(conn, times: int):
-    """createFeed reaches Amazon, which creates the feed; its answer is lost on the way."""
-    real, left = conn.create_feed, [times]
-
-    def create_feed(marketplace_id, document_id):
-        feed_id = real(marketplace_id, document_id)
-        if left[0] > 0:
-            left[0] -= 1
-            raise AmazonUnsure("createFeed", "NoAnswer", "ReadError: connection reset")
-        return feed_id
-
-    conn.create_feed = create_feed
+def _lose_answers(emu, times: int):
+    """createFeed reaches Amazon, which creates the feed; the connection then drops."""
+    emu.inject("createFeed", None, times, lose_answer=True)
 
 
-def _drop_requests(conn, times: int):
-    """createFeed never reaches Amazon (the connection drops while sending)."""
-    real, left = conn.create_feed, [times]
-
-    def create_feed(marketplace_id, document_id):
-        if left[0] > 0:
-            left[0] -= 1
-            raise AmazonUnsure("createFeed", "NoAnswer", "WriteError: broken pipe")
-        return real(marketplace_id, document_id)
-
-    conn.create_feed = create_feed
+def _drop_requests(emu, times: int):
+    """createFeed's connection drops before Amazon did anything."""
+    emu.inject("createFeed", None, times, drop_request=True)
 
 
 def test_a_500_after_amazon_created_the_feed_is_not_a_refusal(client, api_key, session,
-                                                               sandbox, emu, clock,
-                                                               monkeypatch):
+                                                               sandbox, emu, clock):
     refunds = _refunds(client, api_key, session, sandbox)
-    real = emu.create_feed
-    calls = []
-
-    def create_then_fail(seller, body):
-        calls.append(real(seller, body))
-        raise ApiError(500, "InternalFailure", "We encountered an internal error.")
-
-    monkeypatch.setattr(emu, "create_feed", create_then_fail)
+    emu.inject("createFeed", 500, 1, after_work=True)
     conn = connector(sandbox)
     # The unknown answer is followed at once by the search: the feed is found, its report
     # read, and the batch settled, all without a second createFeed.
     [result] = _push(session, conn, clock)
     assert result.status == "done" and "proven ours" in result.detail
-    assert len(emu.state()["feeds"]) == 1 == len(calls)
+    assert len(emu.state()["feeds"]) == 1
     _assert_exactly_once(emu, session, refunds)
     assert session.scalar(sa.select(AmazonFeed.origin)) == "report"
 
@@ -122,7 +95,7 @@ def test_an_answer_lost_twice_never_sends_a_batch_twice(client, api_key, session
                                                         emu, clock):
     first = _refunds(client, api_key, session, sandbox, 1)
     conn = connector(sandbox)
-    _lose_answers(conn, 2)
+    _lose_answers(emu, 2)
     emu.delays.update(processing=60)  # found while still processing: the batch waits
     [result] = _push(session, conn, clock)
     assert result.status == "creating"
@@ -143,7 +116,7 @@ def test_refunds_wait_visibly_while_a_found_feed_is_still_processing(client, api
     refunds = _refunds(client, api_key, session, sandbox)
     emu.delays.update(processing=3600)
     conn = connector(sandbox)
-    _lose_answers(conn, 1)
+    _lose_answers(emu, 1)
     _push(session, conn, clock)
     for _ in range(3):  # long past the settle time: still no second feed
         clock.advance(conn.feed_settle_seconds)
@@ -166,7 +139,7 @@ def test_a_dropped_request_is_sent_again_only_after_amazons_list_settles(
         client, api_key, session, sandbox, emu, clock):
     refunds = _refunds(client, api_key, session, sandbox)
     conn = connector(sandbox)
-    _drop_requests(conn, 1)
+    _drop_requests(emu, 1)
     [result] = _push(session, conn, clock)  # request dropped; Amazon lists nothing yet
     assert result.status == "creating"
     emu.inject("getFeeds", 500, times=1)
@@ -185,21 +158,19 @@ def test_a_dropped_request_is_sent_again_only_after_amazons_list_settles(
 
 
 def test_a_late_feed_in_amazons_list_is_found_before_anything_is_resent(
-        client, api_key, session, sandbox, emu, clock, monkeypatch):
+        client, api_key, session, sandbox, emu, clock):
     """Amazon's list lags: the feed shows only a while after it was made. A list read before
     the settle time proves nothing."""
     refunds = _refunds(client, api_key, session, sandbox)
     conn = connector(sandbox)
-    _lose_answers(conn, 1)
-    real_feeds = emu.feeds
-    hidden = [True]
-    monkeypatch.setattr(emu, "feeds", lambda seller, args: {"feeds": []} if hidden[0]
-                        else real_feeds(seller, args))
+    _lose_answers(emu, 1)
+    emu.set_consistency(list_lag_seconds=60)
     _push(session, conn, clock)
     clock.advance(conn.feed_settle_seconds / 2)
     [result] = _push(session, conn, clock)
-    assert result.status == "creating"
-    hidden[0] = False  # the list has caught up, still within the settle time
+    assert result.status == "creating" and emu.state()["feeds"]
+    assert session.scalar(sa.select(FeedSubmission.waiting_reason)) == "listing_settling"
+    emu.advance(60)  # the list has caught up, still within the settle time
     [result] = _push(session, conn, clock)
     assert result.status == "done"
     _assert_exactly_once(emu, session, refunds)
@@ -214,7 +185,7 @@ def test_a_feed_that_is_not_ours_is_never_adopted(client, api_key, session, sand
     refunds = _refunds(client, api_key, session, sandbox)
     order = ORDERS[0]
     conn = connector(sandbox)
-    _drop_requests(conn, 1)
+    _drop_requests(emu, 1)
     [result] = _push(session, conn, clock)
     assert result.status == "creating"
     # A feed made by hand in Seller Central: one message, an id that is not a refund of ours.
@@ -240,7 +211,7 @@ def test_only_one_submission_per_seller_and_marketplace_is_uncertain(client, api
                                                                       sandbox, emu, clock):
     first = _refunds(client, api_key, session, sandbox, 1)
     conn = connector(sandbox)
-    _drop_requests(conn, 5)
+    _drop_requests(emu, 5)
     [result] = _push(session, conn, clock)
     assert result.status == "creating"
     completed_refund(client, api_key, session, sandbox, order_id=ORDERS[1], seed=False)
@@ -276,7 +247,7 @@ def test_finances_showing_money_moved_stop_a_resend(client, api_key, session, sa
 
     [refund] = _refunds(client, api_key, session, sandbox, 1)
     conn = connector(sandbox)
-    _drop_requests(conn, 1)
+    _drop_requests(emu, 1)
     [result] = _push(session, conn, clock)
     assert result.status == "creating"
     order = session.get(Order, refund.order_id)

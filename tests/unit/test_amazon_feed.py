@@ -117,3 +117,53 @@ def test_settlement_file_dates_and_amounts_in_local_formats():
     assert reconcile.parse_time("07.09.2026").month == 9
     assert reconcile.to_minor("-1.234,56", "EUR") == -123456
     assert reconcile.to_minor("1200", "JPY") == 1200
+
+
+def _sandbox_answer(components: dict[str, int], discount: int = 500, times: int = 1,
+                    edit=lambda xml: xml) -> list:
+    """What the sandbox's Amazon says to the same one-item refund sent ``times`` times."""
+    from datetime import UTC, datetime
+
+    from hub.sandbox.emulator import Emulator, Job
+
+    emu = Emulator()
+    emu.add_orders([{"AmazonOrderId": "112-1234567-7654321", "items": [
+        {"OrderItemId": "12345678901234", "ItemPrice": 3000, "ItemTax": 240,
+         "PromotionDiscount": discount}]}])
+    errors = []
+    for n in range(1, times + 1):
+        data = feed.build("A1DEMOSELLER", [feed.FeedRefund(n, "112-1234567-7654321", "USD", (
+            feed.FeedLine("12345678901234", f"R-{n}", components),))])
+        doc = emu.create_feed_document(feed.CONTENT_TYPE)
+        emu.upload(doc.id, feed.CONTENT_TYPE, edit(data))
+        job = Job(f"F{n}", "feed", feed.FEED_TYPE, "A1DEMOSELLER", ["ATVPDKIKX0DER"],
+                  datetime.now(UTC), input_document_id=doc.id)
+        errors = feed.parse_processing_report(emu._process_feed(job)).failed(n)
+    return [d for _c, d in errors]
+
+
+def test_sandbox_refuses_what_amazon_refuses():
+    # Seller Central help 30741: a net that is not positive, zero included.
+    # (Our feed leaves such an item out, so it is written here by hand.)
+    zero = _sandbox_answer({"Principal": 500, "Promotion": -400},
+                           edit=lambda xml: xml.replace(b"-4.00", b"-5.00"))
+    assert "not a positive amount" in " ".join(zero)
+    assert _sandbox_answer({"Principal": 100, "Promotion": 50}) == [
+        "PromotionAdjustments must not be positive"]
+    # A promotion adjustment hands back at most the item's discount, over every refund.
+    assert _sandbox_answer({"Principal": 1000, "Promotion": -300}) == []
+    assert "discount given" in " ".join(_sandbox_answer({"Principal": 1000,
+                                                         "Promotion": -300}, times=2))
+    assert _sandbox_answer({"Principal": 1000, "PromotionClawback": -400}) == []
+
+
+def test_a_claw_back_is_a_smaller_price_refund_never_a_promotion_adjustment():
+    data = feed.build("A", [feed.FeedRefund(1, "112-1234567-7654321", "USD", (
+        feed.FeedLine("12345678901234", "R-1", {"Principal": 2000, "Promotion": -667,
+                                                "PromotionClawback": -1000, "Tax": 160}),
+        feed.FeedLine("12345678901235", "R-2", {"Principal": 500, "Promotion": -500}),))])
+    _m, [message] = adjustments.parse_envelope(data)
+    [item] = message.items  # the second nets to zero: Amazon refuses it, so it is left out
+    assert {(c.type, str(c.amount)) for c in item.components} == {("Principal", "10.00"),
+                                                                  ("Tax", "1.60")}
+    assert [(p.type, str(p.amount)) for p in item.promotions] == [("Principal", "-6.67")]
