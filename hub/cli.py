@@ -76,6 +76,8 @@ def stores_import(file: Path, fmt: str | None, mappings: tuple[str, ...], show_e
         summary = import_stores(db.session, stream, fmt=fmt, column_map=column_map,
                                 actor=Actor("system", None, "cli"), progress=bar.update)
     db.session.commit()
+    for warning in summary.warnings[:show_errors]:
+        click.echo(f"line {warning.line}: warning: {warning.reason}", err=True)
     for error in summary.errors[:show_errors]:
         click.echo(f"line {error.line}: {error.reason}", err=True)
     if len(summary.errors) > show_errors:
