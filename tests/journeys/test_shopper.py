@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from babel.dates import format_date
 from babel.numbers import format_currency
 
+from tests.browser.conftest import wait_for_js
+
 PHONE = (390, 844)
 ACCEPT = {"reception": "received", "decision": "accept", "disposition": "restock"}
 LINK = re.compile(r"https?://[^\s\"<>]+/return/r/[A-Z0-9]+\?k=[0-9a-f]+")
@@ -173,7 +175,7 @@ def test_a_shopper_returns_headphones_by_phone_and_follows_them_to_refunded(
     headphones = page.locator("fieldset").first
     headphones.locator("select[name^=qty]").select_option("1")
     headphones.locator("select[name^=reason]").select_option("fit.too_small")
-    page.wait_for_function("() => document.querySelector('#quote h2') !== null")
+    wait_for_js(page, "document.querySelector('#quote h2') !== null")
     quote = page.inner_text("#quote")
     quoted = _money(16330, words["babel"])
     assert words["quote"] in quote and quoted in quote, quote
@@ -183,7 +185,7 @@ def test_a_shopper_returns_headphones_by_phone_and_follows_them_to_refunded(
 
     # "Use my location": the button says it has the position.
     page.click("#locate")
-    page.wait_for_function("() => document.getElementById('lat').value !== ''")
+    wait_for_js(page, "document.getElementById('lat').value !== ''")
     assert words["located"] in page.inner_text("#locate-status")
 
     # Choose a store: near the shopper's position, distances in miles (US stores), and a
@@ -341,7 +343,7 @@ def test_a_second_tshirt_of_a_3_for_2_is_quoted_with_the_discount_given_back(
     tees = page.locator("fieldset").nth(1)
     tees.locator("select[name^=qty]").select_option("1")
     tees.locator("select[name^=reason]").select_option("fit.too_large")
-    page.wait_for_function("() => document.querySelector('#quote h2') !== null")
+    wait_for_js(page, "document.querySelector('#quote h2') !== null")
     row = page.locator("#quote [data-component=PromotionClawback]")
     given_back = format_currency(Decimal("6.67"), "USD", locale="de")
     assert row.locator("td.num").inner_text() == f"+{given_back}"
