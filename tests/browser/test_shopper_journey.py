@@ -26,7 +26,7 @@ def test_portal_to_voucher_on_a_phone(demo_url, browser):
     headphones = page.locator("fieldset").first
     headphones.locator("select[name^=qty]").select_option("1")
     headphones.locator("select[name^=reason]").select_option("fit.too_small")
-    page.wait_for_function("document.querySelector('#quote').innerText.includes('$')")
+    page.wait_for_function("() => document.querySelector('#quote').innerText.includes('$')")
     assert "Expected refund: $163.30" in page.inner_text("#quote")
     page.click("text=Choose a store")
     page.wait_for_url("**/return/stores")
