@@ -111,10 +111,12 @@ def mixed_campaign(plan: Plan, rng: random.Random) -> None:
     span = plan.waves * plan.wave_every + 20
     plan.own_refund_share = 0.02
     plan.processing_jitter = 4
+    plan.list_lag_seconds = 15  # Amazon's list is eventually consistent
     for kind in ("worker_kill", "worker_kill", "worker_kill", "create_feed_429",
                  "get_feed_429", "get_feed_500", "create_feed_document_500", "expire_tokens",
                  "expire_tokens", "fatal_feed", "postgres_backends_killed",
-                 "postgres_backends_killed", "create_feed_lose_answer"):
+                 "postgres_backends_killed", "postgres_backends_killed",
+                 "create_feed_lose_answer"):
         at = round(rng.uniform(0, span), 1)
         plan.events.append(_sandbox(at, kind) if kind in SANDBOX_FAULTS else Event(at, kind))
     plan.events.append(Event(round(rng.uniform(0, span / 2), 1), "stuck_feeds",
