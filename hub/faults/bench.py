@@ -210,14 +210,17 @@ class FaultRunner(threading.Thread):
             helper.join(timeout=180)
 
     def _safely(self, event: Event) -> None:
+        began = time.monotonic() - self.t0
         try:
             detail = self._do(event)
         except Exception as exc:  # noqa: BLE001 - a fault that could not be done is reported
             detail = f"could not be done: {type(exc).__name__}: {exc}"
-        entry = {"at": round(time.monotonic() - self.t0, 1), "kind": event.kind,
+        ended = time.monotonic() - self.t0
+        entry = {"at": round(began, 1), "until": round(ended, 1), "kind": event.kind,
                  "detail": detail}
         self.executed.append(entry)
-        self.log(f"t+{entry['at']:.0f}s {event.kind}: {detail}")
+        span = f"t+{began:.0f}s" + (f"..{ended:.0f}s" if ended - began >= 1 else "")
+        self.log(f"{span} {event.kind}: {detail}")
 
     def _do(self, event: Event) -> str:
         stack, params = self.stack, event.params
