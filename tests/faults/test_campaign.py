@@ -26,6 +26,7 @@ def test_every_fault_kind_and_every_invariant_holds(redis_url):
     text = "\n".join(report(result))
     print(text)
     assert set(result.plan.kinds) == set(ALL_KINDS), text
-    assert result.missed == [], f"planned faults that never struck: {result.missed}\n{text}"
     failed = [c.name for c in result.checks if not c.passed]
     assert failed == [], text
+    # Holding proves something only if the faults really struck (not merely queued).
+    assert result.missed == [], f"planned faults that never struck: {result.missed}\n{text}"
