@@ -7,16 +7,18 @@ RUN useradd --create-home --uid 1000 homing \
  && mkdir -p /var/lib/homing && chown homing /var/lib/homing
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+# The wheel carries the migrations and the static files (setup.py bundles them), so the
+# installed package is all the image needs: nothing of the checkout is imported at run time.
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY hub ./hub
 COPY portal ./portal
-RUN pip install .
 COPY static ./static
 COPY migrations ./migrations
-COPY wsgi.py ./
+RUN pip install . && rm -rf /app/*
 
 USER homing
 EXPOSE 8000
 # Migrations are a release step, not a side effect of starting:  docker compose run web homing db upgrade
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2", \
+# The server refuses unsafe settings at start (see `homing check`).
+CMD ["gunicorn", "hub.wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2", \
      "--access-logfile", "-", "--forwarded-allow-ips", "*"]

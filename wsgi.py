@@ -1,5 +1,3 @@
-"""WSGI entry point: ``gunicorn wsgi:app``."""
+"""WSGI entry point from a checkout: ``gunicorn wsgi:app`` (the package's is hub.wsgi)."""
 
-from hub import create_app
-
-app = create_app()
+from hub.wsgi import app  # noqa: F401

@@ -11,6 +11,13 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def bundled_path(name: str) -> Path:
+    """``migrations`` or ``static``: inside the installed package (a wheel, the image) or, for
+    a checkout and an editable install, the top-level folder (setup.py bundles them)."""
+    inside = Path(__file__).resolve().parent / "_bundled" / name
+    return inside if inside.is_dir() else ROOT / name
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application. No side effects: no migrations, no network, no files written."""
     from hub import config as cfg
@@ -19,11 +26,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         "hub",
         instance_path=cfg.instance_path_from_env(),
         instance_relative_config=True,
-        static_folder=str(ROOT / "static"),
+        static_folder=str(bundled_path("static")),
         static_url_path="/static",
         template_folder=str(ROOT / "portal" / "templates"),
     )
+    from hub.web.converters import DatabaseIdConverter
     from hub.web.json import DecimalJSONProvider
+
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
 
     app.json = DecimalJSONProvider(app)
     app.config.from_object(cfg.Defaults)
@@ -46,6 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.web.errors import register_error_handlers
 
     register_error_handlers(app)
+    from hub.web.security import init_security
+
+    init_security(app)
     from hub.cli import register_cli
 
     register_cli(app)
@@ -61,11 +74,12 @@ def _init_extensions(app: Flask) -> None:
     from hub.scan.revisions import track_writes
 
     track_writes()  # every write behind a kept scan answer marks it stale
-    from hub.database import ping_when_idle
+    from hub.database import ping_when_idle, sqlite_folder_on_connect
 
     with app.app_context():
         ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE"])
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+        sqlite_folder_on_connect(db.engine)
+    migrate.init_app(app, db, directory=str(bundled_path("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -98,3 +112,24 @@ def _register_blueprints(app: Flask) -> None:
         except ImportError:  # the sandbox package is optional in a slimmed image
             return
         mount_sandbox(app)
+
+
+class UnsafeSettings(RuntimeError):
+    """The settings are not safe to serve with; the message lists each and its fix."""
+
+
+def refuse_unsafe_settings(app: Flask) -> Flask:
+    """The start-up check of a real server (gunicorn via hub.wsgi, `homing worker`): refuse
+    the settings `homing check` refuses. Debug, testing, the demo and the benchmarks skip it."""
+    from hub import config as cfg
+
+    if app.debug or app.testing or app.config.get("ENV_NAME") in cfg.UNCHECKED_ENVIRONMENTS:
+        return app
+    problems = cfg.check_settings(app.config)
+    if problems:
+        import sys
+
+        report = cfg.settings_report(problems)
+        print(report, file=sys.stderr, flush=True)
+        raise UnsafeSettings(report)
+    return app

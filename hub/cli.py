@@ -1,6 +1,6 @@
 """The ``homing`` command: a Flask CLI group over ``create_app``.
 
-``homing db upgrade`` (Flask-Migrate), ``homing demo``, ``homing worker``,
+``homing db upgrade`` (Flask-Migrate), ``homing check``, ``homing demo``, ``homing worker``,
 ``homing stores import FILE``, ``homing keys create``, ``homing bench routing``.
 """
 
@@ -34,7 +34,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
-                    bench_cli, sandbox_cli):
+                    bench_cli, sandbox_cli, check):
         app.cli.add_command(command)
 
 
@@ -370,7 +370,7 @@ def demo(host: str, port: int, no_serve: bool):
 def _upgrade_database() -> None:
     from flask_migrate import upgrade
 
-    upgrade(directory=str(Path(current_app.root_path).parent / "migrations"))
+    upgrade(directory=current_app.extensions["migrate"].directory)
 
 
 @click.command("worker")
@@ -379,9 +379,35 @@ def _upgrade_database() -> None:
 @with_appcontext
 def worker(burst: bool, no_cron: bool):
     """Run an RQ worker (with its scheduler and the periodic jobs)."""
+    from hub import UnsafeSettings, refuse_unsafe_settings
     from hub.jobs.worker import run_worker
 
-    run_worker(current_app._get_current_object(), burst=burst, with_cron=not no_cron)
+    app = current_app._get_current_object()
+    try:
+        refuse_unsafe_settings(app)
+    except UnsafeSettings:
+        sys.exit(2)  # the report is already on stderr
+    run_worker(app, burst=burst, with_cron=not no_cron)
+
+
+# --- settings check -------------------------------------------------------------------------
+
+@click.command("check")
+@with_appcontext
+def check():
+    """Check the settings before serving: exits 1 and says what to fix if any is unsafe
+    (the web app and the worker refuse to start with the same list)."""
+    from hub import config as cfg
+
+    app = current_app._get_current_object()
+    problems = cfg.check_settings(app.config)
+    if problems:
+        click.echo(cfg.settings_report(problems), err=True)
+        sys.exit(1)
+    url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    click.echo(f"settings OK to serve: database {url.render_as_string(hide_password=True)}, "
+               f"Amazon {app.config['AMAZON_MODE']}, sandbox "
+               f"{'mounted' if app.config.get('MOUNT_SANDBOX') else 'not mounted'}")
 
 
 @click.group("sandbox")

@@ -30,3 +30,18 @@ def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
         except engine.dialect.loaded_dbapi.Error as exc:
             # The pool discards this connection and checks out (or opens) another.
             raise sa.exc.DisconnectionError(str(exc)) from exc
+
+
+def sqlite_folder_on_connect(engine: sa.Engine) -> None:
+    """An SQLite file's folder (the instance folder) is made when the first connection needs
+    it, so `homing db upgrade` works on a fresh host; creating the app still writes nothing."""
+    if engine.dialect.name != "sqlite" or not engine.url.database \
+            or engine.url.database == ":memory:":
+        return
+    from pathlib import Path
+
+    folder = Path(engine.url.database).parent
+
+    @event.listens_for(engine, "do_connect")
+    def _make_folder(*_args) -> None:
+        folder.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,11 @@ def insert_on_conflict(session: Session, model) -> postgresql.Insert | sqlite.In
     return sqlite.insert(model)
 
 
+def status_check(column: str, machine: dict[str, set[str]]) -> sa.CheckConstraint:
+    """The database holds a status column to its machine's states (named ck_<table>_<column>)."""
+    return sa.CheckConstraint(sa.column(column).in_(sorted(machine)), name=column)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -11,8 +11,10 @@ import io
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from babel.dates import format_datetime
 from flask import (
     Blueprint,
     Response,
@@ -28,10 +30,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
+from hub.audit import present
 from hub.audit import service as audit
 from hub.audit.service import Actor
 from hub.auth.models import ROLES, ApiKey, Device, User
@@ -48,7 +52,9 @@ from hub.policy.service import BLOCK_KINDS, current_policy
 from hub.stores.hours import WeeklyHours
 from hub.stores.models import Store
 from hub.stores.service import get_store, import_stores
+from hub.text import N_
 from hub.validation import InvalidInput
+from hub.web.i18n import money
 from hub.web.session import require_role
 
 bp = Blueprint("hq", __name__, url_prefix="/hq")
@@ -101,6 +107,77 @@ def _tz() -> str:
     return current_app.config.get("HQ_TIMEZONE", "UTC")
 
 
+@bp.app_template_global("when")
+def _when(at: datetime | None, tz: str | None = None) -> str:
+    """A stored (UTC) time in the zone of the store it happened at (HQ's otherwise), in the
+    reader's locale, with the zone's abbreviation so no one guesses."""
+    if at is None:
+        return ""
+    zone = ZoneInfo(tz or _tz())
+    local = at.astimezone(zone)
+    text = format_datetime(local, "medium", tzinfo=zone, locale=str(get_locale() or "en"))
+    return f"{text} {local.tzname()}"
+
+
+def _value_text(value: present.Value | None, names: dict[int, str],
+                units: dict[int, str]) -> str:
+    if value is None:
+        return ""
+    if value.kind == "money":
+        return money(value.raw, value.currency)
+    if value.kind == "user":
+        return names.get(int(value.raw), _("person #%(id)s", id=value.raw))
+    if value.kind == "unit":
+        return units.get(int(value.raw), f"#{value.raw}")
+    if value.kind == "label":
+        return _(value.raw)
+    if value.kind == "flag":
+        return _("yes") if value.raw else _("no")
+    if value.kind == "list":
+        return ", ".join(_value_text(v, names, units) for v in value.raw)
+    return str(value.raw)
+
+
+def readable(items, *, currency: str = "", units: dict[int, str] | None = None) -> list[dict]:
+    """Audit events or timeline moments as people read them: what happened, translated, and
+    each change with amounts in their currency and people by name (one query for all)."""
+    def parts(item) -> tuple[str, dict, dict]:
+        if isinstance(item, detail.Moment):
+            return item.what, item.before, item.detail
+        return item.action, item.before, item.after  # an AuditEvent
+
+    readings = [present.describe(*parts(i), currency=currency) for i in items]
+    ids = present.people(readings)
+    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))
+                 .all()) if ids else {}
+    units = units or {}
+    return [{"title": _(r.title) if r.title in present.ACTIONS.values() else r.title,
+             "changes": [(_(c.label) if c.label in present.FIELD_LABELS else c.label,
+                          _value_text(c.before, names, units),
+                          _value_text(c.after, names, units)) for c in r.changes]}
+            for r in readings]
+
+
+@bp.app_context_processor
+def _presentation():
+    from hub.vouchers.crypto import format_short_code
+
+    return {"present_actions": present.ACTIONS, "journal_step": detail.journal_step,
+            "format_code": format_short_code}
+
+
+@bp.app_template_global("label_of")
+def _label_of(kind: str, value: str | None) -> str:
+    label = present.LABELS.get(kind, {}).get(value or "")
+    return _(label) if label else (value or "")
+
+
+@bp.app_template_global("status_label")
+def _status_label(status: str | None) -> str:
+    label = present.STATUSES.get(status or "")
+    return _(label) if label else (status or "")
+
+
 def _fail_flash(exc: InvalidInput) -> None:
     db.session.rollback()
     for error in exc.errors:
@@ -137,10 +214,10 @@ def login():
         try:
             user = authenticate_password(db.session, request.form.get("email", ""),
                                          request.form.get("password", ""))
-        except AuthError as exc:
+        except AuthError:
             db.session.commit()  # the failed attempt counts towards the lock-out
-            error = (_("Too many failed attempts. Try again in 15 minutes or ask an admin.")
-                     if exc.code == "locked" else _("E-mail or password is wrong."))
+            error = _("E-mail or password is wrong, or the account is locked for 15 minutes "
+                      "after too many failed attempts (an admin can unlock it).")
         else:
             if user.role not in HQ_ROLES:
                 db.session.rollback()
@@ -263,8 +340,17 @@ def _money_rows(values: dict[str, int]) -> list[tuple[str, str]]:
 @bp.get("/queues")
 @hq_required
 def queues_page():
-    return render_template("hq/queues.html", q=queues.all_queues(db.session, g.scope, utcnow()),
-                           now=utcnow())
+    from hub.jobs.deadlines import WAITING_REASONS
+
+    return render_template("hq/queues.html", q=_all_queues(), now=utcnow(),
+                           waiting_reasons=WAITING_REASONS)
+
+
+def _all_queues() -> queues.Queues:
+    from hub.jobs.queue import redis_connection
+
+    return queues.all_queues(db.session, g.scope, utcnow(),
+                             redis=redis_connection(current_app))
 
 
 def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
@@ -291,6 +377,12 @@ def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
                  "homing_minor", "amazon_minor"],
                 [[m.settlement_id, m.outcome, m.adjustment_item_id, m.refund_id or "",
                   m.currency, m.homing_amount, m.amazon_amount] for m in q.mismatches])
+    if name == "overdue":
+        return (["kind", "ref", "state", "since", "deadline", "owner", "attempts", "last_error",
+                 "waiting_reason"],
+                [[o.kind, o.ref, o.state, at(o.since), at(o.deadline), o.owner,
+                  "" if o.attempts is None else o.attempts, o.last_error, o.waiting_reason]
+                 for o in q.overdue])
     if name == "dead_messages":
         return (["message", "topic", "status", "attempts", "last_error"],
                 [[m.id, m.topic, m.status, m.attempts, m.last_error] for m in q.dead_messages])
@@ -300,7 +392,7 @@ def _queue_rows(q: queues.Queues, name: str) -> tuple[list[str], list]:
 @bp.get("/queues/<name>.csv")
 @hq_required
 def queue_csv(name: str):
-    header, rows = _queue_rows(queues.all_queues(db.session, g.scope, utcnow()), name)
+    header, rows = _queue_rows(_all_queues(), name)
     return _csv(f"homing-{name.replace('_', '-')}.csv", header, rows)
 
 
@@ -352,14 +444,23 @@ def resolve_mismatch(item_id: int):
 @bp.get("/returns")
 @hq_required
 def find_return():
+    """One match opens the return; an order with several returns lists them all."""
     query = request.args.get("q", "")
-    number = detail.find_return(db.session, g.scope, query)
-    if number is None:
+    found = detail.find_returns(db.session, g.scope, query)
+    if len(found) == 1:
+        return redirect(url_for("hq.return_page", number=found[0].number))
+    if not found:
         flash(_("No return matches %(query)s.", query=query[:40]), "bad")
         back = request.referrer or ""
         return redirect(back if back.startswith(request.host_url) else
                         url_for("hq.dashboard_page"))
-    return redirect(url_for("hq.return_page", number=number))
+    return render_template("hq/search.html", query=query, found=found, hq_tz=_tz(),
+                           how=SEARCH_MATCHES)
+
+
+SEARCH_MATCHES = {"return": N_("return number"), "voucher": N_("voucher code"),
+                  "order": N_("order"), "receipt": N_("receipt"), "intake": N_("check-in"),
+                  "amazon_rma": N_("Amazon return id")}
 
 
 @bp.get("/returns/<number>")
@@ -369,7 +470,9 @@ def return_page(number: str):
         found = detail.return_detail(db.session, g.scope, number)
     except detail.NotFound:
         abort(404)
-    return render_template("hq/return.html", d=found, units=detail.unit_rows(found))
+    return render_template("hq/return.html", d=found, units=detail.unit_rows(found),
+                           timeline=readable(found.timeline, currency=found.rma.currency,
+                                             units=detail.unit_names(found)))
 
 
 @bp.get("/photos/<int:photo_id>")
@@ -687,7 +790,13 @@ def audit_page():
     events = audit.search(db.session, **filters, before_id=before, limit=PAGE + 1)
     broken = audit.verify_chain(db.session) if request.args.get("verify") else None
     query = {k: v for k, v in request.args.items() if k not in ("verify", "before")}
-    return render_template("hq/audit.html", events=events[:PAGE], more=len(events) > PAGE,
+    shown = events[:PAGE]
+    stores = {e.store_id for e in shown} - {None}
+    zones = dict(db.session.execute(sa.select(Store.id, Store.timezone)
+                                    .where(Store.id.in_(stores))).all()) if stores else {}
+    return render_template("hq/audit.html", events=shown, more=len(events) > PAGE,
+                           readings=readable(shown), zones=zones, hq_tz=_tz(),
+                           returns=detail.subject_returns(db.session, shown),
                            args=request.args, query=query, verified=request.args.get("verify"),
                            broken=broken)
 

@@ -1,10 +1,15 @@
 """The shopper portal (no login): find the order, pick units and reasons, pick a store, get the
-voucher, follow the status. Thin views over hub.returns.service."""
+voucher, follow the status. Thin views over hub.returns.service; portal.shopper_text says the
+domain's results in the reader's language.
+
+The way back to a return: its status link (in every e-mail; its key is an HMAC of the return
+number, not the voucher), or the order number with its postal code or e-mail again, which
+lists the order's returns."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import time
 
 import sqlalchemy as sa
 from flask import (
@@ -18,22 +23,29 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from hub.amazon import orders as amazon_orders
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
+from hub.intake.models import Intake
 from hub.models import utcnow
 from hub.orders.models import Order
 from hub.policy import service as policy_service
+from hub.refunds.models import Refund
 from hub.returns import service
 from hub.returns.models import ReturnAuthorization
+from hub.returns.status import OPEN_REFUND, status_of
 from hub.stores.geo import resolve_postal_code
+from hub.stores.models import Store
+from hub.stores.routing import coordinates
 from hub.validation import InvalidInput
 from hub.vouchers import render
 from hub.vouchers.keys import keyring
 from hub.vouchers.models import Voucher
 from hub.web.i18n import problem_text
+from portal import shopper_text as text
 
 bp = Blueprint("shopper", __name__, url_prefix="/return")
 SHOPPER = Actor("shopper", None, "portal")
@@ -45,8 +57,23 @@ def _lookup_limit() -> str:
 
 def access_key(number: str) -> str:
     """The secret part of a status link: knowing an RMA number alone shows nothing."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"status:{number}".encode(), hashlib.sha256).hexdigest()[:20]
+    return service.status_key(current_app.config["SECRET_KEY"], number)
+
+
+@bp.app_template_global()
+def shopper_text():
+    return text
+
+
+@bp.errorhandler(429)
+def too_many_lookups(exc):
+    """The order look-up is rate-limited (guessing postal codes); say when to try again."""
+    limit = limiter.current_limit
+    reset_at = limit.reset_at if limit is not None else None
+    wait = max(1, int(reset_at - time.time())) if reset_at else 60
+    return render_template("shopper/slow_down.html", seconds=wait,
+                           minutes=max(1, -(-wait // 60)),
+                           order_id=request.form.get("order_id", "")), 429
 
 
 def _order() -> Order:
@@ -97,8 +124,11 @@ def _items_context(order: Order, selected: dict | None = None, errors=None) -> d
     verdicts = service.eligibility(db.session, order, policy, utcnow())
     reasons = service.shopper_reasons(db.session)
     db.session.commit()
+    earlier = [{"number": r.number, "status": r.status, "created_at": r.created_at,
+                "link": url_for("shopper.status", number=r.number, k=access_key(r.number))}
+               for r in service.returns_of_order(db.session, order)]
     return {"order": order, "verdicts": verdicts, "reasons": list(reasons.values()),
-            "selected": selected or {}, "errors": errors or [],
+            "selected": selected or {}, "errors": errors or [], "returns": earlier,
             "postal_code": session.get("shopper_postal", order.ship_postal_code)}
 
 
@@ -127,7 +157,15 @@ def quote():
     breakdown, problems = service.quote_return(db.session, order, _selection_from_form(order))
     db.session.commit()  # only the first-use policy and reason list, if any
     return render_template("shopper/_quote.html", breakdown=breakdown,
-                           problems=[problem_text(p) for p in problems], currency=order.currency)
+                           problems=[problem_text(p) for p in problems], currency=order.currency,
+                           rows=text.component_rows(breakdown.components(), order.currency)
+                           if breakdown else [],
+                           why=text.explanations(breakdown.explanations, _titles(order),
+                                                 order.currency) if breakdown else [])
+
+
+def _titles(order: Order) -> dict[str, str]:
+    return {str(line.id): line.title or line.sku for line in order.lines}
 
 
 @bp.post("/items")
@@ -146,11 +184,14 @@ def choose_items():
     session["shopper_choice"] = {str(k): v for k, v in chosen.items()}
     session["shopper_postal"] = postal
     session["shopper_point"] = None
-    try:
-        if lat and lon:
-            session["shopper_point"] = [float(lat), float(lon)]
-    except ValueError:
-        pass
+    if lat and lon:
+        try:
+            # Kept as text: the session cookie's JSON would bring floats back as Decimal.
+            session["shopper_point"] = [repr(c) for c in coordinates(lat, lon)]
+        except ValueError:
+            errors.append(_("We could not use your location. Enter a postal code instead."))
+            return render_template("shopper/items.html",
+                                   **_items_context(order, chosen, errors)), 422
     return redirect(url_for("shopper.stores"))
 
 
@@ -158,11 +199,19 @@ def _request(order: Order, store_code: str | None = None) -> service.ReturnReque
     choice = {int(k): v for k, v in (session.get("shopper_choice") or {}).items()}
     if not choice:
         abort(redirect(url_for("shopper.items")))
-    point = session.get("shopper_point")
+    point = _point()
     return service.ReturnRequest(
-        lines=choice, email=order.buyer_email, locale=request.accept_languages.best or "en",
+        lines=choice, email=order.buyer_email, locale=str(get_locale() or "en"),
         latitude=point[0] if point else None, longitude=point[1] if point else None,
         postal_code=session.get("shopper_postal", ""), store_code=store_code, source="portal")
+
+
+def _point() -> tuple[float, float] | None:
+    point = session.get("shopper_point")
+    try:
+        return coordinates(*point) if point else None
+    except (TypeError, ValueError):
+        return None  # a cookie from before, or tampered with: route from the postal code
 
 
 @bp.get("/stores")
@@ -175,7 +224,8 @@ def stores():
     if req.postal_code and not resolve_postal_code(req.postal_code, order.ship_country or "US"):
         unknown_postal = True
     return render_template("shopper/stores.html", order=order, routed=routed,
-                           unknown_postal=unknown_postal, postal_code=req.postal_code)
+                           unknown_postal=unknown_postal, postal_code=req.postal_code,
+                           located=req.latitude is not None)
 
 
 @bp.post("/confirm")
@@ -184,7 +234,8 @@ def confirm():
     req = _request(order, request.form.get("store_code") or None)
     try:
         rma = service.create_return(db.session, order, req, actor=SHOPPER, keyring=keyring(),
-                                    secret=current_app.config["SECRET_KEY"])
+                                    secret=current_app.config["SECRET_KEY"],
+                                    link_base=request.url_root)
     except InvalidInput as exc:
         db.session.rollback()
         messages = [problem_text(e) for e in exc.errors]
@@ -213,7 +264,30 @@ def _rma_for_status(number: str) -> ReturnAuthorization:
 def status(number: str):
     rma = _rma_for_status(number)
     data = service.return_to_dict(db.session, rma)
-    return render_template("shopper/status.html", rma=rma, data=data, key=access_key(number))
+    intake = db.session.scalar(sa.select(Intake).where(Intake.rma_id == rma.id,
+                                                       Intake.status == "completed"))
+    refunds = list(db.session.scalars(sa.select(Refund).where(Refund.rma_id == rma.id)
+                                      .order_by(Refund.id)))
+    due = min((r.due_at for r in refunds if r.status in OPEN_REFUND + ("failed",) and r.due_at),
+              default=None)
+    state = status_of(rma, intake, refunds, due)
+    store = db.session.get(Store, intake.store_id if intake else rma.chosen_store_id or 0)
+    order = db.session.get(Order, rma.order_id)
+    lines = {ln.id: ln for ln in rma.lines}
+    units = [{**u, "grade": lines[u["id"]].grade,
+              "decision_reason": lines[u["id"]].decision_reason}
+             for u in _units_with_ids(data, rma)]
+    return render_template(
+        "shopper/status.html", rma=rma, data=data, key=access_key(number), state=state,
+        zone=store.timezone if store else None, store=store, units=units,
+        country=order.ship_country or (store.country if store else None),
+        why=text.explanations(state.explanations, _titles(order), rma.currency))
+
+
+def _units_with_ids(data: dict, rma: ReturnAuthorization) -> list[dict]:
+    """return_to_dict's units in return-line order, with each line's id."""
+    return [{**unit, "id": line.id} for unit, line in
+            zip(data["units"], sorted(rma.lines, key=lambda ln: ln.id), strict=True)]
 
 
 @bp.get("/r/<number>/qr.<fmt>")

@@ -48,6 +48,7 @@ from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
 from hub.web.errors import Problem
 from hub.web.idempotency import fingerprint, run_once
+from hub.web.limits import caller_key
 from hub.web.session import DEVICE_COOKIE, current_device
 
 bp = Blueprint("store", __name__, url_prefix="/store")
@@ -162,10 +163,10 @@ def login():
         try:
             user = authenticate_pin(db.session, store.id, request.form.get("staff_number", ""),
                                     request.form.get("pin", ""))
-        except AuthError as exc:
+        except AuthError:
             db.session.commit()  # the failed attempt counts towards the lock-out
-            error = (_("Too many wrong PINs. Ask a supervisor or wait 15 minutes.")
-                     if exc.code == "locked" else _("Staff number or PIN is wrong."))
+            error = _("Staff number or PIN is wrong, or locked for 15 minutes after too many "
+                      "wrong PINs (a supervisor can unlock it).")
         else:
             db.session.commit()
             session.clear()
@@ -193,14 +194,14 @@ def scan():
 
 @bp.post("/scan")
 @clerk_required
-@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"], key_func=caller_key)
 def scan_code():
     return _open_from_text(request.form.get("code", ""))
 
 
 @bp.post("/scan/photo")
 @clerk_required
-@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"], key_func=caller_key)
 def scan_photo():
     """Last resort when the camera cannot read the code live: decode a photo of it here."""
     upload = request.files.get("photo")

@@ -121,7 +121,8 @@ def deliver_outbox(app, workers: int, database_url: str, redis_url: str) -> floa
         while tasks.relay_outbox(limit=5000):
             pass
     env = {**os.environ, "HOMING_DATABASE_URL": database_url, "HOMING_REDIS_URL": redis_url,
-           "HOMING_MOUNT_SANDBOX": "false", "HOMING_SECRET_KEY": "bench-secret"}
+           "HOMING_MOUNT_SANDBOX": "false", "HOMING_SECRET_KEY": "bench-secret",
+           "HOMING_ENV_NAME": "bench"}
     homing = str(Path(sys.executable).with_name("homing"))
     procs = [subprocess.Popen([homing, "worker", "--burst", "--no-cron"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

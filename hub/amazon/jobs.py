@@ -4,9 +4,11 @@ reconcile settlements. They run in RQ (``homing worker``) or in the demo's in-pr
 from __future__ import annotations
 
 import logging
+import threading
 
 import sqlalchemy as sa
 from flask import Flask
+from redis.exceptions import LockError, RedisError
 
 from hub.amazon import returns_report, service, sync
 from hub.amazon.connector import Connector
@@ -50,18 +52,27 @@ def accounts() -> list[tuple[str, str]]:
     return sorted(tuple(r) for r in rows)
 
 
+PUSH_LOCK = "homing:amazon-push"
+PUSH_LEASE_SECONDS = 60  # a dead holder's lock lapses within this; the holder renews it
+
+
 @periodic("amazon-push-refunds", every_seconds=20)
 def push_refunds(app: Flask) -> None:
     """One push run at a time: a second run while the first still waits on Amazon could
     otherwise take a submission in "creating" for lost and create its feed again. The lock
-    lives in Redis (shared by every worker); the in-process runner runs jobs one by one."""
+    lives in Redis (shared by every worker) as a short lease the run renews while it works,
+    so a worker killed mid-push blocks the others for at most a lease; the in-process runner
+    runs jobs one by one."""
     if not configured(app):
         return
     conn = redis_connection(app)
-    lock = conn.lock("homing:amazon-push", timeout=900, blocking=False) if conn else None
-    if lock is not None and not lock.acquire():
-        log.info("refund push already running elsewhere; skipped")
-        return
+    lease = None
+    if conn is not None:
+        lease = PushLease(conn, float(app.config.get("AMAZON_PUSH_LEASE_SECONDS",
+                                                     PUSH_LEASE_SECONDS)))
+        if not lease.acquire():
+            log.info("refund push already running elsewhere; skipped")
+            return
     try:
         with app.app_context():
             results = service.push(db.session, connector_for(app))
@@ -70,8 +81,46 @@ def push_refunds(app: Flask) -> None:
                 log.info("refund feed %s: %s %s", result.submission_id, result.status,
                          result.detail)
     finally:
-        if lock is not None:
-            lock.release()
+        if lease is not None:
+            lease.release()
+
+
+class PushLease:
+    """The push lock as a lease: held for ``seconds``, renewed every third of that by a
+    thread while the run works, released at the end. A holder that dies (SIGKILL, a killed
+    work-horse) stops renewing, and the lock lapses by itself."""
+
+    def __init__(self, conn, seconds: float):
+        self.seconds = seconds
+        # thread_local=False: the renewal thread must see the token the run acquired.
+        self.lock = conn.lock(PUSH_LOCK, timeout=seconds, blocking=False, thread_local=False)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="homing-push-lease",
+                                        daemon=True)
+
+    def acquire(self) -> bool:
+        if not self.lock.acquire():
+            return False
+        self._thread.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.seconds / 3):
+            try:
+                self.lock.reacquire()
+            except LockError as exc:  # lapsed (and maybe taken): nothing left to renew
+                log.error("refund push lost its lock (%s); another run may start", exc)
+                return
+            except RedisError as exc:  # Redis away for a moment: try again next time
+                log.warning("could not renew the refund push lock: %s", exc)
+
+    def release(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+        try:
+            self.lock.release()
+        except (LockError, RedisError) as exc:  # lapsed already, or Redis away: it expires
+            log.warning("refund push lock not released: %s", exc)
 
 
 def _per_account(app: Flask, pull) -> None:

@@ -63,6 +63,7 @@ def require(*roles: str) -> Callable:
                 raise Problem(403, "forbidden_role", "Not allowed for this role",
                               f"This needs one of: {', '.join(roles)}.")
             g.principal = principal
+            request.environ["homing.principal"] = principal  # this request's, for limits
             return view(*args, **kwargs)
 
         return wrapper
@@ -79,6 +80,14 @@ def json_body() -> dict:
         raise Problem(400, "malformed_json", "Malformed JSON",
                       "The body is not a JSON object.")
     return data
+
+
+def is_row_id(text: str) -> bool:
+    """A form field that should name a row: ASCII digits within the id columns' range
+    ("²" passes str.isdigit and fails int(); "99999999999" fails the database)."""
+    from hub.web.converters import DB_INT_MAX
+
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= DB_INT_MAX
 
 
 def int_arg(name: str, default: int, *, lo: int, hi: int) -> int:
@@ -112,3 +121,23 @@ def float_arg(name: str, *, lo: float, hi: float, required: bool = False) -> flo
         raise Problem(400, "invalid_parameter", "Invalid parameter",
                       f"'{name}' must be between {lo} and {hi}.", parameter=name)
     return value
+
+
+# One answer per voucher fault, whichever endpoint meets it (verify, open an intake, ...):
+# the code is always ``voucher_<fault>``; the status says what kind of fault it is.
+VOUCHER_STATUS = {
+    "malformed": 422,  # not a voucher, or a short code with a typo
+    "bad_signature": 422,  # altered, or not signed by us
+    "unknown_key": 422,  # signed with a key this hub does not have
+    "unknown": 404,  # genuine shape, but no such voucher here
+    "expired": 409,  # a real voucher in a state that refuses the action
+    "cancelled": 409,
+    "already_used": 409,
+    "wrong_store": 409,
+}
+
+
+def voucher_problem(exc) -> Problem:
+    """The Problem for a VoucherError, the same from every endpoint."""
+    return Problem(VOUCHER_STATUS.get(exc.code, 422), f"voucher_{exc.code}",
+                   "Voucher not valid", str(exc), fault=exc.code)

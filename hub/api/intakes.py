@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import json_body, read_only, require
+from hub.api.common import is_row_id, json_body, read_only, require, voucher_problem
 from hub.audit.service import Actor
 from hub.auth.service import AuthError, authenticate_pin
 from hub.extensions import db, limiter
@@ -24,6 +24,7 @@ from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
 from hub.web.errors import Problem
 from hub.web.idempotency import fingerprint, run_once
+from hub.web.limits import caller_key
 
 STORE_ROLES = ("clerk", "supervisor", "admin", "hq_ops")
 
@@ -72,7 +73,7 @@ def _conflict(exc: intakes.IntakeConflict) -> Problem:
 
 @bp.post("/api/v1/intakes")
 @require(*STORE_ROLES)
-@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"], key_func=caller_key)
 def open_intake():
     """Open (or resume) the intake for a scanned voucher token or a typed short code."""
     body = json_body()
@@ -87,8 +88,7 @@ def open_intake():
             intake, offsite = intakes.open_intake(
                 db.session, keyring(), text, store, _actor(), api_key_id=g.principal.id)
         except VoucherError as exc:
-            raise Problem(422 if exc.code != "wrong_store" else 409, exc.code,
-                          "Voucher refused", str(exc)) from None
+            raise voucher_problem(exc) from None
         except intakes.IntakeConflict as exc:
             raise _conflict(exc) from None
         return intakes.intake_to_dict(db.session, intake), 201
@@ -137,7 +137,7 @@ def add_photo(intake_id: int):
         raise Problem(422, "photo_required", "Photo required",
                       "Send the image as the multipart field 'photo'.")
     unit_raw = request.form.get("unit_id")
-    if unit_raw is not None and not unit_raw.isdigit():
+    if unit_raw is not None and not is_row_id(unit_raw):
         raise Problem(422, "invalid_unit", "Invalid unit", "'unit_id' must be a unit id.")
     data = upload.read()
 

@@ -141,7 +141,7 @@ PATHS.update({
                    "voucher_malformed, voucher_bad_signature, voucher_unknown_key, "
                    "voucher_unknown, voucher_expired, voucher_cancelled, voucher_already_used",
         "parameters": [_id("code", "string")],
-        "responses": {"200": _JSON, "400": _PROBLEM, "404": _PROBLEM, "409": _PROBLEM,
+        "responses": {"200": _JSON, "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM,
                       "429": _PROBLEM}}},
     "/api/v1/intakes": {"post": {
         "summary": "Open (or resume) the store intake for a voucher ({voucher: token or short "

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import json_body, read_only, require
+from hub.api.common import json_body, read_only, require, voucher_problem
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
 from hub.orders.models import Order
@@ -16,8 +16,13 @@ from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
 from hub.vouchers.models import Voucher
 from hub.web.errors import Problem
+from hub.web.idempotency import fingerprint, run_once
+from hub.web.limits import caller_key
 
 INTEGRATORS = ("admin", "hq_ops")
+# Lines of one return request. An order with more lines is returned in several requests;
+# a longer list is refused whole, never cut short.
+MAX_LINES = 200
 
 
 def _actor() -> Actor:
@@ -25,7 +30,9 @@ def _actor() -> Actor:
 
 
 def _lookup_limit() -> str:
-    return current_app.config["RATELIMIT_CODE_LOOKUP"]
+    # Every caller here is authenticated (a counter's key scans all day), and is counted
+    # per key, not per address (hub.web.limits).
+    return current_app.config["RATELIMIT_CODE_LOOKUP_STORE"]
 
 
 def _rma(number: str) -> ReturnAuthorization:
@@ -38,17 +45,36 @@ def _rma(number: str) -> ReturnAuthorization:
 @bp.post("/api/v1/returns")
 @require(*INTEGRATORS)
 def create_return():
-    """Authorise units of an order for return; answers the RMA with its voucher."""
+    """Authorise units of an order for return; answers the RMA with its voucher.
+
+    ``Idempotency-Key`` (header, or ``idempotency_key`` in the body) is kept per API key and
+    bound to the body: a retry gets the first answer; another body, or another caller's key,
+    never does (422 ``idempotency_key_reused``, or a return of its own)."""
     body = json_body()
+    lines = body.get("lines")
+    if isinstance(lines, list) and len(lines) > MAX_LINES:
+        raise Problem(422, "too_many_lines", "Too many lines",
+                      f"A return has at most {MAX_LINES} lines; this request has "
+                      f"{len(lines)}. Send the rest in another request.",
+                      max_lines=MAX_LINES)
+    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    key = str(key) if key not in (None, "") else None
+    unkeyed = {k: v for k, v in body.items() if k != "idempotency_key"}
+    answer, status = run_once(db.session, f"apikey:{g.principal.id}", key,
+                              fingerprint(request.path, unkeyed), lambda: _create(body))
+    return jsonify(answer), status
+
+
+def _create(body: dict) -> tuple[dict, int]:
     order = db.session.query(Order).filter_by(
         channel=str(body.get("channel") or "amazon-mfn"),
         external_id=str(body.get("order_id") or "")).one_or_none()
     if order is None:
         raise Problem(404, "order_not_found", "Order not found",
                       "No order with this channel and order id.")
-    req = service.parse_request({**body, "source": "api",
-                                 "idempotency_key": request.headers.get("Idempotency-Key")
-                                 or body.get("idempotency_key")}, order)
+    # The key is kept by run_once, per caller; the return itself carries none (a key of the
+    # return's own would be global, and another caller's equal key would find this return).
+    req = service.parse_request({**body, "source": "api", "idempotency_key": None}, order)
     try:
         rma = service.create_return(db.session, order, req, actor=_actor(), keyring=keyring(),
                                     secret=current_app.config["SECRET_KEY"])
@@ -57,8 +83,8 @@ def create_return():
         raise Problem(409, "units_taken", "Units already being returned",
                       "Another request authorised these units first; fetch the order again."
                       ) from None
-    db.session.commit()
-    return jsonify(service.return_to_dict(db.session, rma)), 201
+    db.session.flush()
+    return service.return_to_dict(db.session, rma), 201
 
 
 @bp.get("/api/v1/returns/<number>")
@@ -90,15 +116,14 @@ def voucher_keys():
 @bp.get("/api/v1/vouchers/<path:code>")
 @read_only
 @require()
-@limiter.limit(_lookup_limit)
+@limiter.limit(_lookup_limit, key_func=caller_key)
 def verify_voucher(code: str):
     """Verify a voucher token or short code without changing anything."""
     try:
         body = scan.verify_voucher(db.session, keyring(), code, current_app.json.dumps,
                                    keep=current_app.config["SCAN_ANSWERS"])
     except VoucherError as exc:
-        status = 404 if exc.code == "unknown" else 400 if exc.code == "malformed" else 409
-        raise Problem(status, f"voucher_{exc.code}", "Voucher not valid", str(exc)) from None
+        raise voucher_problem(exc) from None
     return current_app.response_class(body, mimetype="application/json")
 
 

@@ -129,14 +129,16 @@ def create_user(session: Session, *, name: str, role: str, email: str | None = N
 
 
 def _check_secret(user: User | None, stored: str | None, presented: str, now) -> User:
-    """Verify a secret with lock-out after repeated failures. Same error for unknown users and
-    wrong secrets, so the answer does not reveal who exists."""
+    """Verify a secret with lock-out after repeated failures. One answer for an unknown user,
+    a wrong secret and a locked account, after the same work, so that neither the answer nor
+    its timing tells an attacker whether an account exists or was locked."""
     if user is None or not user.active or stored is None:
         check_password_hash(_DUMMY_HASH, presented)  # same work either way: no timing oracle
         raise AuthError("bad_credentials", "wrong sign-in details")
+    matches = check_password_hash(stored, presented)  # even when locked: the same work
     if user.locked_until is not None and user.locked_until > now:
-        raise AuthError("locked", "too many failed attempts; try again later")
-    if not check_password_hash(stored, presented):
+        raise AuthError("bad_credentials", "wrong sign-in details")  # not "locked": see above
+    if not matches:
         user.failed_attempts += 1
         if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
             user.locked_until, user.failed_attempts = now + LOCKOUT, 0

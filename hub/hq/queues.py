@@ -43,6 +43,7 @@ class Queues:
     near_deadline: list
     mismatches: list
     connectors: list
+    overdue: list = ()
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in self.__dataclass_fields__}
@@ -114,14 +115,25 @@ def connectors(session: Session, scope: Scope) -> list[ConnectorStatus]:
     return list(session.scalars(sa.select(ConnectorStatus).order_by(ConnectorStatus.name)))
 
 
-def all_queues(session: Session, scope: Scope, now: datetime) -> Queues:
+def overdue(session: Session, scope: Scope, now: datetime, redis=None) -> list:
+    """Everything of the machinery past its deadline (outbox messages, RQ, refunds, feed
+    submissions, periodic jobs), with its history: ``hub.jobs.deadlines``."""
+    if not scope.can("queues.finance"):
+        return []
+    from hub.jobs.deadlines import overdue as past_deadline
+
+    return past_deadline(session, now, redis=redis, limit=LIMIT)[:LIMIT]
+
+
+def all_queues(session: Session, scope: Scope, now: datetime, redis=None) -> Queues:
     if not (scope.can("queues.operations") or scope.can("queues.finance")):
         raise Forbidden("queues")
     return Queues(approvals=approvals(session, scope), risk=risk_reviews(session, scope),
                   failed_refunds=failed_refunds(session, scope),
                   dead_messages=dead_messages(session, scope),
                   near_deadline=near_deadline(session, scope, now),
-                  mismatches=mismatches(session, scope), connectors=connectors(session, scope))
+                  mismatches=mismatches(session, scope), connectors=connectors(session, scope),
+                  overdue=overdue(session, scope, now, redis))
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -171,14 +183,20 @@ def retry_refund(session: Session, scope: Scope, actor: Actor, refund_id: int) -
 
 def replay_message(session: Session, scope: Scope, actor: Actor, message_id: int
                    ) -> OutboxMessage:
-    """Put a dead or failed outbox message back in line."""
+    """Put a dead or failed outbox message back in line, or one handed to RQ longer ago than
+    the relay's sweep allows (its job is lost or stuck; delivery is idempotent)."""
+    from hub.jobs.deadlines import ENQUEUED_SWEEP_AFTER
+    from hub.models import utcnow
+
     scope.require("outbox.replay")
     message = session.get(OutboxMessage, message_id, with_for_update=True)
     if message is None:
         raise QueueError("message_not_found", f"no outbox message {message_id}")
-    if message.status not in ("dead", "failed"):
-        raise QueueError("not_replayable", f"the message is {message.status}; only dead or "
-                                           "failed messages are replayed")
+    stale = (message.status == "enqueued" and message.enqueued_at is not None
+             and message.enqueued_at <= utcnow() - ENQUEUED_SWEEP_AFTER)
+    if message.status not in ("dead", "failed") and not stale:
+        raise QueueError("not_replayable", f"the message is {message.status}; only dead, "
+                                           "failed or stale enqueued messages are replayed")
     before = {"status": message.status, "attempts": message.attempts,
               "last_error": message.last_error}
     outbox.replay(session, message_id)

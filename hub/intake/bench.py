@@ -162,6 +162,7 @@ def run_load(database_url: str, prepared: dict, *, connections: int, seconds: in
     port = _free_port()
     env = {**os.environ, "HOMING_DATABASE_URL": database_url, "HOMING_SECRET_KEY": "bench-secret",
            "HOMING_RATELIMIT_ENABLED": "false", "HOMING_MOUNT_SANDBOX": "false",
+           "HOMING_ENV_NAME": "bench",
            "HOMING_SCAN_ANSWERS": "true" if keep_answers else "false",
            "BENCH_PATHS": str(folder / "paths.txt"), "BENCH_KEY": prepared["key"]}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))

@@ -5,13 +5,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models import Base, JsonDoc, utcnow
+from hub.intake.states import INTAKE_TRANSITIONS
+from hub.models import Base, JsonDoc, status_check, utcnow
 
 
 class Intake(Base):
     """The drop-off: where and when the units actually arrived, and who took them."""
 
     __tablename__ = "intakes"
+    __table_args__ = (status_check("status", INTAKE_TRANSITIONS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # One intake per RMA: the voucher is single use, so a second store scanning it loses.

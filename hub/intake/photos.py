@@ -16,7 +16,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 1600  # enough to see a scratch; a 12 MP camera photo shrinks ~15x
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}
-Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs early
+# A phone photo is at most ~50 MP; a few KiB of PNG can claim far more. Pillow itself only
+# warns up to twice its limit and refuses beyond, so the size in the header is checked here,
+# before a single pixel is decoded.
+MAX_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 class PhotoError(ValueError):
@@ -34,6 +38,7 @@ def clean(data: bytes) -> tuple[bytes, int, int]:
             if image.format not in ACCEPTED_FORMATS:
                 raise PhotoError("unsupported_photo",
                                  f"{image.format} images are not accepted; send JPEG, PNG or WebP.")
+            _refuse_huge(image)
             image.load()
             upright = ImageOps.exif_transpose(image).convert("RGB")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
@@ -44,14 +49,24 @@ def clean(data: bytes) -> tuple[bytes, int, int]:
     return out.getvalue(), upright.width, upright.height
 
 
+def _refuse_huge(image: Image.Image) -> None:
+    """Refuse by the dimensions the header claims (Image.open reads only the header)."""
+    if image.width * image.height > MAX_PIXELS:
+        raise PhotoError("photo_too_large",
+                         f"The photo has {image.width}x{image.height} pixels; at most "
+                         f"{MAX_PIXELS // 1_000_000} megapixels are accepted.")
+
+
 def read_qr(data: bytes) -> str | None:
     """The text of the first QR code in a photo (zxing-cpp), or None if there is none."""
     import zxingcpp
 
     try:
         with Image.open(io.BytesIO(data)) as image:
+            _refuse_huge(image)
             found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
+            PhotoError):
         return None
     return found[0].text if found else None
 

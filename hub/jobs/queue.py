@@ -10,6 +10,8 @@ QUEUES = ("high", "default", "low")
 
 
 def redis_connection(app: Flask) -> Redis | None:
+    """The app's shared connection pool, for short commands (enqueue, locks, buckets). Its
+    5 s socket timeout suits those; a worker's blocking dequeue needs ``worker_connection``."""
     url = app.config.get("REDIS_URL")
     if not url:
         return None
@@ -18,6 +20,14 @@ def redis_connection(app: Flask) -> Redis | None:
         conn = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         app.extensions["homing_redis"] = conn
     return conn
+
+
+def worker_connection(url: str) -> Redis:
+    """A pool of the worker's own for RQ's blocking dequeue. No socket timeout of ours: RQ sets
+    one longer than its dequeue timeout. (On the app's pool, a connection opened with 5 s timed
+    out an idle BLPOP and RQ quit.) Keep-alive and a health check notice a dead server."""
+    return Redis.from_url(url, socket_connect_timeout=5, socket_keepalive=True,
+                          health_check_interval=30)
 
 
 def queue_health(app: Flask) -> dict:
@@ -31,8 +41,11 @@ def queue_health(app: Flask) -> dict:
     return {"status": "ok", "mode": "rq"}
 
 
-def enqueue(app: Flask, func, *args, job_id: str | None = None, queue: str = "default"):
-    """Put a job on an RQ queue. Duplicate job ids are ignored: the job is already there."""
+def enqueue(app: Flask, func, *args, job_id: str | None = None, queue: str = "default",
+            **options):
+    """Put a job on an RQ queue; returns the job, or None when a job with that id already
+    exists (RQ keeps finished and failed jobs under their id too, so a caller that must know
+    its work is in line gives every hand-over an id of its own). Redis errors propagate."""
     from rq import Queue
     from rq.exceptions import DuplicateJobError
 
@@ -41,6 +54,6 @@ def enqueue(app: Flask, func, *args, job_id: str | None = None, queue: str = "de
         raise RuntimeError("enqueue needs HOMING_REDIS_URL; the demo runs jobs in-process")
     try:
         return Queue(queue, connection=conn).enqueue(func, *args, job_id=job_id,
-                                                     unique=job_id is not None)
+                                                     unique=job_id is not None, **options)
     except DuplicateJobError:
         return None

@@ -90,7 +90,11 @@ class InProcessRunner:
                 log.exception("outbox drain failed")
             now = time.monotonic()
             for name, every, func in PERIODIC:
-                if now - self._last_run.get(name, 0) >= every:
+                # Each job runs once at start, then every `every` seconds. (Timing from 0 would
+                # skip a 30-minute job for the first 30 minutes of the host's uptime: the
+                # monotonic clock starts at boot.)
+                last = self._last_run.get(name)
+                if last is None or now - last >= every:
                     self._last_run[name] = now
                     try:
                         run_job(self.app, name, func)
@@ -109,6 +113,7 @@ def load_periodic_jobs() -> None:
     register."""
     import hub.amazon.jobs  # noqa: F401
     import hub.ledger.service  # noqa: F401
+    import hub.notify.alerts  # noqa: F401
     import hub.notify.service  # noqa: F401
     import hub.refunds.sla  # noqa: F401
     import hub.returns.jobs  # noqa: F401

@@ -73,18 +73,35 @@ def deliver(session: Session, message: OutboxMessage, now: datetime | None = Non
         with session.begin_nested():
             func(session, message)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
-        message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-        if message.attempts >= message.max_attempts:
-            message.status = "dead"
-        else:
-            message.status = "failed"
-            delay = BACKOFF[min(message.attempts - 1, len(BACKOFF) - 1)]
-            message.next_attempt_at = now + timedelta(seconds=delay)
+        _failed(message, now, f"{type(exc).__name__}: {exc}")
         return False
     message.status = "delivered"
     message.delivered_at = now
     message.last_error = ""
     return True
+
+
+def _failed(message: OutboxMessage, now: datetime, error: str) -> None:
+    """An attempt that did not deliver: retried after the back-off, dead after the last."""
+    message.last_error = error[:1000]
+    if message.attempts >= message.max_attempts:
+        message.status = "dead"
+        return
+    message.status = "failed"
+    delay = BACKOFF[min(message.attempts - 1, len(BACKOFF) - 1)]
+    message.next_attempt_at = now + timedelta(seconds=delay)
+
+
+def put_back(message: OutboxMessage, now: datetime, error: str, *, attempted: bool) -> None:
+    """Take a message back from a job that will never finish it (the job failed in RQ, or it
+    vanished with Redis). ``attempted``: it was being delivered when the job died, so that
+    counts as an attempt (a message that kills its work-horse every time ends up dead instead
+    of killing workers forever); one the job never reached is simply due again."""
+    if attempted:
+        message.attempts += 1
+        _failed(message, now, error)
+        return
+    message.status, message.next_attempt_at, message.last_error = "pending", now, error[:1000]
 
 
 def drain(session: Session, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:

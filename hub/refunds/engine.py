@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from hub.money import Money
+from hub.text import N_
 
 # Components in the order Amazon's adjustment feed lists them.
 COMPONENTS = ("Principal", "Promotion", "Tax", "Shipping", "ShippingTax", "RestockingFee",
@@ -134,7 +135,51 @@ class RefundRules:
 class Explanation:
     code: str
     params: Mapping
-    text: str
+    text: str  # the English sentence (API, logs); screens translate message_for(code, params)
+
+
+# What each explanation says, marked for translation and translated where it is shown: the
+# screen fills "item" with the item's name and "amount" with the money in the reader's locale.
+MESSAGES = {
+    "seller_fault": N_("%(item)s: refunded in full, because the fault was ours."),
+    "grade_deduction": N_("%(item)s: checked as grade %(grade)s, so %(percent)s%% of its price "
+                          "is refunded."),
+    "restocking_fee": N_("%(item)s: a restocking fee of %(percent)s%% applies."),
+    "shipping_refunded": N_("Shipping is refunded too."),
+    "shipping_kept.never": N_("Shipping is not refunded."),
+    "shipping_kept.all_returned": N_("Shipping is refunded only when everything in the order "
+                                     "comes back."),
+    "shipping_kept.seller_fault": N_("Shipping is refunded only when the fault was ours."),
+    "shipping_kept.all_returned_or_seller_fault": N_(
+        "Shipping is refunded only when everything in the order comes back or the fault was "
+        "ours."),
+    "promotion_clawback": N_("The items you keep no longer qualify for the %(promotion)s offer, "
+                             "so the discount they got (%(amount)s) is deducted from this "
+                             "refund."),
+    "promotion_clawback_returned": N_("%(amount)s of the %(promotion)s discount deducted from "
+                                      "an earlier return comes back with this one."),
+    "clawback_recovered": N_("%(amount)s of a discount an earlier refund could not deduct "
+                             "is deducted now."),
+    "clawback_capped": N_("The deduction is limited to what this return is worth: nothing is "
+                          "charged to you."),
+}
+
+
+def message_for(code: str, params: Mapping) -> str:
+    """The message id (an English template) of an explanation, for the screen to translate."""
+    if code == "shipping_kept":
+        return MESSAGES.get(f"shipping_kept.{params.get('rule')}", MESSAGES["shipping_kept.never"])
+    return MESSAGES[code]
+
+
+def _say(code: str, currency: str = "", **params) -> Explanation:
+    """An explanation with its English text (items named by line and unit, money plain)."""
+    english = dict(params)
+    if "line_id" in params:
+        english["item"] = f"Item {params['line_id']} (unit {int(params.get('unit', 0)) + 1})"
+    if "amount_minor" in params:
+        english["amount"] = str(Money.from_minor(params["amount_minor"], currency))
+    return Explanation(code, params, message_for(code, params) % english)
 
 
 @dataclass
@@ -243,15 +288,11 @@ class RefundEngine:
         prior = self.entitlement(before)
         paid = prior.total if refunded_before is None else sum(r.total for r in refunded_before)
         total = after.total - paid
-        explanations = [e for e in after.explanations if e.code != "promotion_clawback"]
         shipping = after.shipping_refunded and not prior.shipping_refunded
+        explanations = self._explain_return(now, after, prior, shipping)
         if total <= 0:
-            for promo_id, lost, _scope in self._new_clawbacks(before, now):
-                explanations.append(self._clawback_explanation(promo_id, lost))
             if total < 0:  # a claw-back larger than this return: never charge back
-                explanations.append(Explanation(
-                    "clawback_capped", {},
-                    "the claw-back is limited to what this return is worth"))
+                explanations.append(_say("clawback_capped"))
             lines = [LineRefund(line.line_id, quantity, {})
                      for line in self.order.lines
                      if (quantity := sum(1 for u in now if u.line_id == line.line_id))]
@@ -292,16 +333,13 @@ class RefundEngine:
             lines[line.line_id] = {k: line.components.get(k, 0) - was.get(k, 0)
                                    for k in COMPONENTS if k != "PromotionClawback"}
         self._repaid_discounts(before, now, lines)
-        for promo_id, amount, scope in self._new_clawbacks(before, now):
+        for _promo, amount, scope in self._new_clawbacks(before, now):
             first = [i for i in lines if i in scope and _has(now, i)]
-            taken = _deduct(lines, amount, first + [i for i in lines if i not in first])
-            explanations.append(self._clawback_explanation(promo_id, taken))
+            _deduct(lines, amount, first + [i for i in lines if i not in first])
         if recovered < 0:
             taken = _deduct(lines, -recovered, list(lines))
-            explanations.append(Explanation(
-                "clawback_recovered", {"amount_minor": taken},
-                f"a claw-back an earlier refund could not deduct "
-                f"({Money.from_minor(taken, self.order.currency)}) is deducted now"))
+            explanations.append(_say("clawback_recovered", self.order.currency,
+                                     amount_minor=taken))
         elif recovered:  # refunds made were less than the entitlement: pay the difference
             lines[next(u.line_id for u in now)]["Principal"] += recovered
         out = []
@@ -315,12 +353,24 @@ class RefundEngine:
                 out.append(LineRefund(line.line_id, quantity, components))
         return out
 
-    def _clawback_explanation(self, promo_id: str, amount: int) -> Explanation:
-        return Explanation(
-            "promotion_clawback", {"promotion": promo_id, "amount_minor": amount},
-            f"promotion {promo_id} no longer applies to the items kept, so its "
-            f"discount on them ({Money.from_minor(amount, self.order.currency)}) is "
-            "deducted")
+    def _explain_return(self, now: Sequence[ReturnedUnit], after: RefundBreakdown,
+                        prior: RefundBreakdown, shipping_now: bool) -> list[Explanation]:
+        """Why this return is worth what it is: its own units, shipping if it changes or is
+        kept, and each claw-back by how much it moves with this return (a unit returned
+        later gives back the part of an earlier claw-back that was charged on it)."""
+        out: list[Explanation] = []
+        self._explain_units(now, out)
+        out += [e for e in after.explanations if e.code == "shipping_refunded" and shipping_now]
+        out += [e for e in after.explanations if e.code == "shipping_kept"
+                and not prior.shipping_refunded]
+        lost_after, lost_before = _clawbacks(after), _clawbacks(prior)
+        for promo in dict.fromkeys([*lost_before, *lost_after]):
+            delta = lost_after.get(promo, 0) - lost_before.get(promo, 0)
+            if delta:
+                out.append(_say("promotion_clawback" if delta > 0 else
+                                "promotion_clawback_returned", self.order.currency,
+                                promotion=promo, amount_minor=abs(delta)))
+        return out
 
     def _scopes(self) -> list[tuple[Promotion, tuple[PaidLine, ...]]]:
         scoped = [(p, (line,)) for line in self.order.lines for p in line.promotions]
@@ -393,18 +443,15 @@ class RefundEngine:
             c["RestockingFee"] -= percent_of(principal - promotion, restock_pct)
         self._explain_units(returned, explanations)
         shipping = self._shipping_due(returned)
+        charged = any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines)
         if shipping:
             for line in self.order.lines:
                 c = by_line.setdefault(line.line_id, dict.fromkeys(COMPONENTS, 0))
                 c["Shipping"] += line.shipping_price
                 c["ShippingTax"] += line.shipping_tax
-            explanations.append(Explanation("shipping_refunded", {"rule": self.rules.shipping},
-                                            "shipping is refunded (" +
-                                            _SHIPPING_TEXT[self.rules.shipping] + ")"))
-        elif any(ln.shipping_price or ln.shipping_tax for ln in self.order.lines):
-            explanations.append(Explanation("shipping_kept", {"rule": self.rules.shipping},
-                                            "shipping is not refunded (refunded only " +
-                                            _SHIPPING_TEXT[self.rules.shipping] + ")"))
+        if charged:  # free shipping needs no sentence
+            explanations.append(_say("shipping_refunded" if shipping else "shipping_kept",
+                                     rule=self.rules.shipping))
         if self.rules.clawback_promotions:
             self._clawback(returned, by_line, explanations)
         lines = [LineRefund(line_id, counts.get(line_id, 0), components)
@@ -447,11 +494,8 @@ class RefundEngine:
             weights = [max(0, sum(by_line[i].values())) for i in returned_lines]
             for line_id, part in zip(returned_lines, allocate(lost, weights), strict=True):
                 by_line[line_id]["PromotionClawback"] -= part
-            explanations.append(Explanation(
-                "promotion_clawback", {"promotion": promo.id, "amount_minor": lost},
-                f"promotion {promo.id} no longer applies to the items kept, so its "
-                f"discount on them ({Money.from_minor(lost, self.order.currency)}) is "
-                "deducted"))
+            explanations.append(_say("promotion_clawback", self.order.currency,
+                                     promotion=promo.id, amount_minor=lost))
 
     def _explain_units(self, returned: Sequence[ReturnedUnit],
                        explanations: list[Explanation]) -> None:
@@ -459,30 +503,27 @@ class RefundEngine:
             line = self.order.line(unit.line_id)
             percent, restock = self._deductions(unit, line)
             if unit.seller_fault:
-                explanations.append(Explanation(
-                    "seller_fault", {"line_id": line.line_id, "unit": unit.unit},
-                    f"{line.line_id} #{unit.unit + 1}: seller at fault, refunded in full"))
+                explanations.append(_say("seller_fault", line_id=line.line_id, unit=unit.unit))
                 continue
             if percent != 100:
-                explanations.append(Explanation(
-                    "grade_deduction", {"line_id": line.line_id, "unit": unit.unit,
-                                        "grade": unit.grade, "percent": str(percent)},
-                    f"{line.line_id} #{unit.unit + 1}: grade {unit.grade} refunds "
-                    f"{percent}% of the price"))
+                explanations.append(_say("grade_deduction", line_id=line.line_id,
+                                         unit=unit.unit, grade=unit.grade,
+                                         percent=_percent(percent)))
             if restock:
-                explanations.append(Explanation(
-                    "restocking_fee", {"line_id": line.line_id, "unit": unit.unit,
-                                       "category": line.category, "percent": str(restock)},
-                    f"{line.line_id} #{unit.unit + 1}: {restock}% restocking fee for "
-                    f"{line.category}"))
+                explanations.append(_say("restocking_fee", line_id=line.line_id,
+                                         unit=unit.unit, category=line.category,
+                                         percent=_percent(restock)))
 
 
-_SHIPPING_TEXT = {
-    "never": "never", "always": "with every return",
-    "all_returned": "when everything comes back",
-    "seller_fault": "when the seller is at fault",
-    "all_returned_or_seller_fault": "when everything comes back or the seller is at fault",
-}
+def _percent(value: Decimal) -> str:
+    """80 rather than 80.00 (policies may say "80.0")."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def _clawbacks(breakdown: RefundBreakdown) -> dict[str, int]:
+    """Promotion id -> the discount clawed back in an entitlement."""
+    return {e.params["promotion"]: e.params["amount_minor"] for e in breakdown.explanations
+            if e.code == "promotion_clawback"}
 
 
 def _still_holds(promo: Promotion, lines: Sequence[PaidLine], kept: dict[str, list[int]],

@@ -5,7 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.models import Base, JsonDoc, Timestamped, money_column, utcnow
+from hub.models import Base, JsonDoc, Timestamped, money_column, status_check, utcnow
+from hub.refunds import states
 
 
 class Refund(Timestamped, Base):
@@ -13,7 +14,8 @@ class Refund(Timestamped, Base):
     same idempotency key, never re-created."""
 
     __tablename__ = "refunds"
-    __table_args__ = (sa.Index("ix_refunds_created_at", "created_at"),)  # HQ's date ranges
+    __table_args__ = (sa.Index("ix_refunds_created_at", "created_at"),  # HQ's date ranges
+                      status_check("status", states.REFUND_TRANSITIONS))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rma_id: Mapped[int] = mapped_column(sa.ForeignKey("return_authorizations.id"), index=True)

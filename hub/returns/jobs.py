@@ -1,4 +1,6 @@
-"""Periodic jobs of returns: expire unused vouchers and free their units."""
+"""Periodic jobs of returns: expire unused vouchers and free their units. Importing this
+module (every process does, hub.jobs.runner.load_periodic_jobs) also registers how a refund's
+end completes its return (hub.returns.completion)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import logging
 
 from flask import Flask
 
+import hub.returns.completion  # noqa: F401  (a refund's final status completes its return)
 from hub.extensions import db
 from hub.jobs.runner import periodic
 from hub.returns.service import expire_due

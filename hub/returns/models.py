@@ -5,7 +5,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from hub.models import Base, JsonDoc, Timestamped, money_column
+from hub.models import Base, JsonDoc, Timestamped, money_column, status_check
+from hub.returns import states
 
 # Reception states in which a unit still counts as "taken" (cannot be authorised again).
 _LIVE_UNIT = "reception_status NOT IN ('cancelled', 'expired')"
@@ -15,7 +16,8 @@ class ReturnAuthorization(Timestamped, Base):
     """An RMA: the shopper's permission to hand back some units of one order."""
 
     __tablename__ = "return_authorizations"
-    __table_args__ = (sa.Index("ix_rma_created_at", "created_at"),)  # HQ's date ranges
+    __table_args__ = (sa.Index("ix_rma_created_at", "created_at"),  # HQ's date ranges
+                      status_check("status", states.RMA_TRANSITIONS))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(24), unique=True)
@@ -67,6 +69,8 @@ class ReturnLine(Base):
             postgresql_where=sa.text(_LIVE_UNIT),
             sqlite_where=sa.text(_LIVE_UNIT),
         ),
+        status_check("reception_status", states.UNIT_RECEPTION),
+        status_check("acceptance_status", states.UNIT_ACCEPTANCE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,6 +3,7 @@ assess risk, issue the voucher; cancel; expire; verify and consume vouchers."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
@@ -31,7 +32,7 @@ from hub.refunds.engine import (
     RefundRules,
     ReturnedUnit,
 )
-from hub.returns import states
+from hub.returns import actions as return_actions
 from hub.returns.eligibility import (
     LineEligibility,
     LineFacts,
@@ -40,12 +41,13 @@ from hub.returns.eligibility import (
     line_eligibility,
 )
 from hub.returns.models import ReturnAuthorization, ReturnLine
-from hub.scan import revisions as scan_revisions
 from hub.stores import geo
 from hub.stores import service as stores
 from hub.stores.models import Store
 from hub.validation import InvalidInput
+from hub.vouchers import actions as voucher_actions
 from hub.vouchers import crypto
+from hub.vouchers import states as voucher_states
 from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
 
@@ -58,6 +60,26 @@ SIZE_ORDER = ("small", "medium", "large", "bulky")
 
 class ReturnConflict(Exception):
     """Another request took the same units first."""
+
+
+# --- the shopper's way back ---------------------------------------------------------------------
+
+def status_key(secret: str, number: str) -> str:
+    """The secret part of a return's status link (in the shopper's e-mails): knowing a return
+    number alone shows nothing, and the link is not the voucher itself."""
+    return hmac.new(secret.encode(), f"status:{number}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def status_path(secret: str, number: str) -> str:
+    return f"/return/r/{number}?k={status_key(secret, number)}"
+
+
+def returns_of_order(session: Session, order: Order) -> list[ReturnAuthorization]:
+    """The order's returns, newest first (the shopper who found the order again sees them)."""
+    return list(session.scalars(sa.select(ReturnAuthorization)
+                                .where(ReturnAuthorization.order_id == order.id)
+                                .order_by(ReturnAuthorization.created_at.desc(),
+                                          ReturnAuthorization.id.desc())))
 
 
 # --- finding the order --------------------------------------------------------------------------
@@ -292,10 +314,12 @@ def _new_short_code(session: Session) -> str:
 
 
 def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: Actor,
-                  keyring: Keyring, secret: str, now: datetime | None = None
-                  ) -> ReturnAuthorization:
+                  keyring: Keyring, secret: str, now: datetime | None = None,
+                  link_base: str | None = None) -> ReturnAuthorization:
     """Authorise the requested units. Raises InvalidInput (nothing written) or ReturnConflict
-    (someone else took the units in the meantime). The caller commits."""
+    (someone else took the units in the meantime). The caller commits. ``link_base``: where
+    the shopper's portal was reached, for the link in their e-mail when ``PUBLIC_URL`` is not
+    configured."""
     now = now or utcnow()
     if req.idempotency_key:
         existing = session.scalar(sa.select(ReturnAuthorization).where(
@@ -362,6 +386,12 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
     # The counter's voucher check, worked out ahead of the shopper's visit (hub.scan.jobs).
     outbox.emit(session, "scan.prepare", {"rma": rma.number},
                 dedupe_key=f"scan.prepare:{rma.number}")
+    if rma.shopper_email:
+        # The shopper's copy of the voucher, with the way back to it (a closed tab loses
+        # nothing): sent after commit, like every e-mail.
+        outbox.emit(session, "shopper.notify",
+                    {"rma": rma.number, "event": "voucher_issued", "base_url": link_base},
+                    dedupe_key=f"return:{rma.number}:voucher")
     record(session, actor, "return.issued", "return", rma.number,
            after={"order_id": order.id, "units": len(units), "expected_refund": rma.expected_refund,
                   "currency": rma.currency, "risk_score": risk.score})
@@ -397,16 +427,15 @@ def _shopper_returns(session: Session, order: Order, now: datetime, policy: Mapp
 # --- cancel and expire --------------------------------------------------------------------------
 
 def _close(session: Session, rma: ReturnAuthorization, target: str, now: datetime) -> None:
-    states.check(states.RMA_TRANSITIONS, "return", rma.status, target)
-    rma.status = target
+    return_actions.move(rma, target)
     if target == "cancelled":
         rma.cancelled_at = now
     for line in rma.lines:
         if line.reception_status == "awaiting":
-            line.reception_status = target
+            return_actions.receive(line, target)
     voucher = session.scalar(sa.select(Voucher).where(Voucher.rma_id == rma.id))
     if voucher is not None and voucher.status == "active":
-        voucher.status = target
+        voucher_states.move(voucher, target)
 
 
 def cancel_return(session: Session, rma: ReturnAuthorization, *, actor: Actor,
@@ -469,18 +498,7 @@ def consume_voucher(session: Session, voucher: Voucher, store_id: int,
                     now: datetime | None = None) -> bool:
     """Mark the voucher used at a store. Exactly one of two racing stores gets True: the
     update only matches while the voucher is still active."""
-    now = now or utcnow()
-    result = session.execute(
-        sa.update(Voucher).where(Voucher.id == voucher.id, Voucher.status == "active")
-        .values(status="used", consumed_at=now, consumed_store_id=store_id)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
-        session.execute(sa.update(Voucher).where(Voucher.id == voucher.id)
-                        .values(replay_attempts=Voucher.replay_attempts + 1))
-        return False
-    scan_revisions.touch(session, rma_ids={voucher.rma_id})  # the unit of work did not see it
-    session.refresh(voucher)
-    return True
+    return voucher_actions.consume(session, voucher, store_id, now or utcnow())
 
 
 # --- views of a return --------------------------------------------------------------------------

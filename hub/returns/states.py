@@ -22,12 +22,6 @@ UNIT_ACCEPTANCE = {
     "accepted": {"accepted", "rejected", "pending"},
     "rejected": {"accepted", "rejected", "pending"},
 }
-VOUCHER_TRANSITIONS = {
-    "active": {"used", "cancelled", "expired"},
-    "used": set(),
-    "cancelled": set(),
-    "expired": set(),
-}
 
 
 class TransitionError(ValueError):

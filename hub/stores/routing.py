@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import SupportsFloat
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,6 +32,21 @@ _WGS84 = Geodesic.WGS84
 
 def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return _WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000.0
+
+
+def coordinates(lat: SupportsFloat, lon: SupportsFloat) -> tuple[float, float]:
+    """A point as two floats. Callers hand in whatever their input gave them (a Decimal from
+    JSON or a session cookie, an int, a numpy float): numpy and geographiclib want floats,
+    and an object array of Decimals fails deep inside numpy. ValueError for a point that is
+    not on Earth."""
+    try:
+        point = float(lat), float(lon)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not a point: {lat!r}, {lon!r}") from exc
+    if not (math.isfinite(point[0]) and math.isfinite(point[1])
+            and -90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+        raise ValueError(f"not a point on Earth: {lat!r}, {lon!r}")
+    return point
 
 
 def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -130,9 +146,10 @@ class StoreIndex:
                 mask &= masks.get(wanted.lower(), np.zeros(len(self), bool))
         return mask
 
-    def route(self, lat: float, lon: float, *, at: datetime, category: str | None = None,
-              size_class: str | None = None, limit: int = 5,
+    def route(self, lat: SupportsFloat, lon: SupportsFloat, *, at: datetime,
+              category: str | None = None, size_class: str | None = None, limit: int = 5,
               intake_today: dict[str, int] | None = None) -> list[RankedStore]:
+        lat, lon = coordinates(lat, lon)
         if not len(self) or limit < 1:
             return []
         intake_today = intake_today or {}

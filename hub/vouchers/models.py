@@ -5,13 +5,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.models import Base, utcnow
+from hub.models import Base, status_check, utcnow
+from hub.vouchers.states import VOUCHER_TRANSITIONS
 
 
 class Voucher(Base):
     """The signed QR a shopper shows at the counter. Single use: consumed at intake."""
 
     __tablename__ = "vouchers"
+    __table_args__ = (status_check("status", VOUCHER_TRANSITIONS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rma_id: Mapped[int] = mapped_column(sa.ForeignKey("return_authorizations.id"), unique=True)

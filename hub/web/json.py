@@ -12,7 +12,10 @@ from flask.json.provider import DefaultJSONProvider
 
 class DecimalJSONProvider(DefaultJSONProvider):
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return json.loads(s, parse_float=Decimal, **kwargs)
+        try:
+            return json.loads(s, parse_float=Decimal, **kwargs)
+        except RecursionError:  # "[[[[...]]]]" thousands deep: bad JSON, not a crash
+            raise ValueError("JSON nested too deeply") from None
 
     @staticmethod
     def default(o: Any) -> Any:

@@ -114,7 +114,7 @@ def test_double_submission_and_second_tablet_never_double(client, api_key, sessi
     assert without_key.status_code == 409 and without_key.get_json()["code"] == "intake_closed"
     # Another store scanning the used voucher is told so.
     other = _open(client, api_key("clerk", "JC-1"), rma)
-    assert other.status_code == 422 and other.get_json()["code"] == "already_used"
+    assert other.status_code == 409 and other.get_json()["code"] == "voucher_already_used"
     assert count(session, Refund) == 1 and count(session, Intake) == 1
 
 
@@ -143,7 +143,8 @@ def test_bad_input_changes_nothing(client, api_key, session):
     tampered = rma["voucher"]["token"][:-3] + ("AAA" if not rma["voucher"]["token"].endswith(
         "AAA") else "BBB")
     bad = client.post("/api/v1/intakes", json={"voucher": tampered}, headers=clerk)
-    assert bad.status_code == 422 and bad.get_json()["code"] in ("bad_signature", "malformed")
+    assert bad.status_code == 422 and bad.get_json()["code"] in ("voucher_bad_signature",
+                                                                  "voucher_malformed")
     assert client.post("/api/v1/intakes", json={}, headers=clerk).get_json()["code"] == \
         "voucher_required"
     intake = _open(client, clerk, rma).get_json()

@@ -21,15 +21,26 @@ def test_catalogue_is_complete_and_compiled(lang):
     folder = CATALOGUES / lang / "LC_MESSAGES"
     template = {m.id for m in read_po((CATALOGUES / "messages.pot").open("rb")) if m.id}
     po = {m.id: m for m in read_po((folder / "messages.po").open("rb")) if m.id}
-    mo = {m.id: m.string for m in read_mo((folder / "messages.mo").open("rb")) if m.id}
+    # Plural messages (ngettext) have a tuple of ids and of strings; the .mo gives lists.
+    mo = {_key(m.id): _key(m.string) for m in read_mo((folder / "messages.mo").open("rb"))
+          if m.id}
     assert template <= set(po), f"run bin/translations: {sorted(template - set(po))[:3]}"
-    untranslated = [i for i, m in po.items() if not m.string or m.fuzzy]
+    untranslated = [i for i, m in po.items() if not all(_forms(m.string)) or m.fuzzy]
     assert not untranslated, f"{lang}: untranslated {untranslated[:3]}"
-    stale = [i for i, m in po.items() if mo.get(i) != m.string]
+    stale = [i for i, m in po.items() if mo.get(i) != _key(m.string)]
     assert not stale, f"{lang}: messages.mo is older than messages.po; run bin/translations"
     for msgid, message in po.items():  # placeholders survive translation
-        assert sorted(re.findall(r"%\((\w+)\)", msgid)) == \
-            sorted(re.findall(r"%\((\w+)\)", message.string)), (lang, msgid)
+        for form in _forms(message.string):
+            assert sorted(set(re.findall(r"%\((\w+)\)", " ".join(_forms(msgid))))) == \
+                sorted(set(re.findall(r"%\((\w+)\)", form))), (lang, msgid)
+
+
+def _key(value):
+    return value if isinstance(value, str) else tuple(value)
+
+
+def _forms(value) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def test_browser_language_picks_the_catalogue(client):

@@ -96,8 +96,33 @@ def test_explanation_reads_like_a_receipt():
     data = RefundEngine(order, rules).refund(units("E", 0)).as_dict()
     assert data["total"] == "213.93" and data["components"]["RestockingFee"] == "-30.00"
     texts = [e["text"] for e in data["explanation"]]
-    assert "E #1: 15% restocking fee for electronics" in texts
-    assert any(t.startswith("shipping is refunded") for t in texts)
+    assert "Item E (unit 1): a restocking fee of 15% applies." in texts
+    assert "Shipping is refunded too." in texts
+    codes = [e["code"] for e in data["explanation"]]
+    assert codes == ["restocking_fee", "shipping_refunded"]  # screens translate these
+
+
+def test_a_later_return_explains_its_own_units_and_the_claw_back_it_gives_back():
+    # 3-for-2 T-shirts: the first return claws back the discount of the two kept; the second
+    # gives back the part charged on the shirt that now comes back too (a credit, not a
+    # deduction), and says nothing of the first return's units.
+    tees = PaidOrder("USD", (PaidLine("T", 3, 6000, 0, 0, 0, "apparel", (
+        Promotion("3FOR2", 2000, "buy_x_get_y", {"buy": 2, "get": 1}),)),))
+    engine = RefundEngine(tees, RULES)
+    first = engine.refund([ReturnedUnit("T", 0, "D", seller_fault=True)])
+    second = engine.refund(units("T", 1), already_returned=[ReturnedUnit("T", 0, "D", True)])
+    assert [e.code for e in first.explanations] == ["seller_fault", "promotion_clawback"]
+    # Amazon's shape: the first return is worth nothing (its 13.33 is all clawed back), the
+    # second is the shirt's full price, never a positive claw-back (hub/amazon/feed.py).
+    assert first.total == 0 and first.components() == {}
+    assert first.explanations[1].params["amount_minor"] == 1333
+    assert second.components() == {"Principal": 2000}
+    assert [e.code for e in second.explanations] == ["promotion_clawback_returned"]
+    assert second.explanations[0].params["amount_minor"] == 667
+    assert "#" not in first.explanations[0].text
+    graded = engine.refund([ReturnedUnit("T", 2, "C")], already_returned=units("T", 0, 1))
+    assert graded.explanations[0].text == ("Item T (unit 3): checked as grade C, so 80% of its "
+                                           "price is refunded.")
 
 
 # --- properties ---------------------------------------------------------------------------------

@@ -91,3 +91,15 @@ def test_empty_index_and_unknown_category():
     index = StoreIndex.build([_store(1, 0, 0)])
     [ranked] = index.route(0, 0, at=AT, category="boats")
     assert not ranked.accepts
+
+
+def test_a_point_given_as_decimals_routes_like_floats():
+    # A session cookie or JSON body hands coordinates over as Decimal (hub.web.json).
+    from decimal import Decimal
+
+    index = StoreIndex.build(_world(200, 7))
+    as_floats = index.route(40.75, -73.99, at=AT, limit=3)
+    as_decimals = index.route(Decimal("40.75"), Decimal("-73.99"), at=AT, limit=3)
+    assert [r.code for r in as_decimals] == [r.code for r in as_floats]
+    with pytest.raises(ValueError, match="not a point"):
+        index.route(Decimal("NaN"), 0, at=AT)

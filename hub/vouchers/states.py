@@ -1,0 +1,21 @@
+"""The voucher's state machine: single use. Consumed once at a counter (a conditional update,
+so of two racing stores exactly one wins), cancelled by HQ, or expired by the periodic job."""
+
+from __future__ import annotations
+
+from hub.returns.states import TransitionError, check
+
+VOUCHER_TRANSITIONS = {
+    "active": {"used", "cancelled", "expired"},
+    "used": set(),
+    "cancelled": set(),
+    "expired": set(),
+}
+
+
+def move(voucher, target: str) -> None:
+    check(VOUCHER_TRANSITIONS, "voucher", voucher.status, target)
+    voucher.status = target
+
+
+__all__ = ["VOUCHER_TRANSITIONS", "TransitionError", "move"]
