@@ -39,8 +39,11 @@ from hub.faults.scenarios import SANDBOX_FAULTS, Event, Plan
 from hub.faults.stack import Stack
 
 RATE = 30.0  # token buckets on both sides run this much faster than Amazon's usage plans
-WORKER_SETTINGS = {"AMAZON_RATE_MULTIPLIER": RATE, "AMAZON_HTTP_TIMEOUT": 10,
-                   "AMAZON_FEED_SETTLE_SECONDS": 20}
+# The push's own clocks, shortened for a local sandbox (which answers in milliseconds): the
+# settle time stays above both the HTTP timeout and the sandbox's list lag (scenarios keep
+# the lag at most LIST_LAG_MAX), as it must at Amazon.
+WORKER_SETTINGS = {"AMAZON_RATE_MULTIPLIER": RATE, "AMAZON_HTTP_TIMEOUT": 5,
+                   "AMAZON_FEED_SETTLE_SECONDS": 15}
 PUSH_EVERY = 4.0
 PUSH_JOB = "amazon-push-refunds"
 PUSH_LOCKS = "homing:*push*"  # the push's Redis lock ("homing:amazon-push" on 2026-12-03)
