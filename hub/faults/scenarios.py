@@ -153,7 +153,9 @@ def random_campaign(plan: Plan, rng: random.Random) -> None:
     for kind in kinds:
         at = round(rng.uniform(0, span), 1)
         if kind in SANDBOX_FAULTS:
-            plan.events.append(_sandbox(at, kind))
+            # Queued in the first part of the drain: each strikes the next call of its
+            # operation, and Homing's retries make sure there is one.
+            plan.events.append(_sandbox(round(at * 0.4, 1), kind))
         elif kind in ("redis_outage", "postgres_outage", "postgres_outage_during_relay",
                       "stuck_feeds"):
             plan.events.append(Event(at, kind, {"seconds": round(rng.uniform(5, 20), 1)}))
