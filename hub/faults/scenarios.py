@@ -150,11 +150,15 @@ def random_campaign(plan: Plan, rng: random.Random) -> None:
     plan.own_refund_share = 0.02
     kinds = [k for k in SANDBOX_FAULTS] + [k for k in PROCESS_FAULTS]
     kinds += rng.choices(kinds, k=len(kinds) // 4)
+    rng.shuffle(kinds)
     for kind in kinds:
         at = round(rng.uniform(0, span), 1)
-        if kind in SANDBOX_FAULTS:
-            # Queued in the first part of the drain: each strikes the next call of its
-            # operation, and Homing's retries make sure there is one.
+        if kind in SANDBOX_FAULTS and "operation" in SANDBOX_FAULTS[kind]:
+            # Queued from the start, in a seeded order: each strikes the next call of its
+            # operation, and Homing's retries until it gets through make sure there is one
+            # (a fault queued after the last createFeed would never strike).
+            plan.events.append(_sandbox(0, kind))
+        elif kind in SANDBOX_FAULTS:
             plan.events.append(_sandbox(round(at * 0.4, 1), kind))
         elif kind in ("redis_outage", "postgres_outage", "postgres_outage_during_relay",
                       "stuck_feeds"):
