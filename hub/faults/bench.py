@@ -102,6 +102,7 @@ def run(plan: Plan, *, admin_url: str, redis_url: str | None = None, workers: in
         pusher.start()
         quiet = _wait_quiet(stack, drain_start + plan.last_fault_at, plan.settle_timeout, log)
         runner.join(timeout=30)
+        quiet = _release_reserves(stack, plan, quiet, log)
         if quiet:
             # Only once everything is done: run by hand, the relay or the push would rescue
             # what a dead scheduler left behind and hide it.
@@ -143,14 +144,14 @@ def _seed(stack: Stack, plan: Plan) -> list[dict]:
                 "item_tax = item_tax * 2 WHERE id = ANY(:ids)"),
                 {"ids": [i + 1 for i in sorted(doubled)]})
         now = datetime.now(UTC)
-        per_wave = -(-plan.refunds // plan.waves)
+        drained = plan.refunds - sum(len(r) for r in _reserves(plan))
+        per_wave = -(-drained // plan.waves)
         for wave in range(1, plan.waves):
-            ids = list(range(wave * per_wave + 1, min((wave + 1) * per_wave, plan.refunds) + 1))
+            ids = list(range(wave * per_wave + 1, min((wave + 1) * per_wave, drained) + 1))
             if ids:
-                conn.execute(sa.text(
-                    "UPDATE outbox_messages SET next_attempt_at = :due "
-                    "WHERE (payload->>'refund_id')::int = ANY(:ids)"),
-                    {"due": now + timedelta(seconds=wave * plan.wave_every), "ids": ids})
+                _due(conn, ids, now + timedelta(seconds=wave * plan.wave_every))
+        for ids in _reserves(plan):  # released by the campaign itself (_release_reserves)
+            _due(conn, ids, now + timedelta(days=1))
     engine.dispose()
     for i, fixture in enumerate(fixtures):
         fixture["items"][0].update(QuantityOrdered=1, QuantityShipped=1)
@@ -160,6 +161,42 @@ def _seed(stack: Stack, plan: Plan) -> list[dict]:
                         QuantityOrdered=2, QuantityShipped=2)
         fixture["single"] = i not in doubled
     return fixtures
+
+
+def _due(conn, refund_ids: list[int], due: datetime) -> None:
+    conn.execute(sa.text("UPDATE outbox_messages SET next_attempt_at = :due "
+                         "WHERE (payload->>'refund_id')::int = ANY(:ids)"),
+                 {"due": due, "ids": refund_ids})
+
+
+def _reserves(plan: Plan) -> list[list[int]]:
+    """The refund ids held back in reserve waves (the last ones seeded)."""
+    size = int(plan.refunds * plan.reserve_share) // max(plan.reserve_waves, 1)
+    if not size:
+        return []
+    first = plan.refunds - size * plan.reserve_waves + 1
+    return [list(range(first + k * size, first + (k + 1) * size))
+            for k in range(plan.reserve_waves)]
+
+
+def _release_reserves(stack: Stack, plan: Plan, quiet: bool, log) -> bool:
+    """Intake goes on: while Amazon faults are still queued (no call met them), one more
+    reserve wave of refunds arrives and is drained; then the rest arrive together. Each
+    queued fault strikes the next call of its operation, and new refunds make new calls."""
+    reserves = _reserves(plan)
+    while reserves:
+        pending = stack.sandbox.state().get("faults_pending", {})
+        if pending and quiet:
+            batch = reserves.pop(0)
+        else:
+            batch, reserves = [i for r in reserves for i in r], []
+        engine = stack.engine()
+        with engine.begin() as conn:
+            _due(conn, batch, datetime.now(UTC))
+        engine.dispose()
+        log(f"{len(batch)} more refunds arrive (Amazon faults still queued: {pending or 'none'})")
+        quiet = _wait_quiet(stack, time.monotonic(), plan.settle_timeout, log)
+    return quiet
 
 
 def _configure_sandbox(stack: Stack, plan: Plan, fixtures: list[dict]) -> None:

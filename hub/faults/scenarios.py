@@ -66,6 +66,10 @@ class Plan:
     processing: float = 1.0  # the sandbox's base processing time per feed
     double_unit_share: float = 0.5  # orders of two units, one returned: a repeat fits the cap
     own_refund_share: float = 0.0  # orders Amazon refunds itself (A-to-z) before Homing does
+    # Refunds held back and released by the campaign while Amazon faults are still queued
+    # (so each meets a call), in this many waves; then the rest.
+    reserve_share: float = 0.0
+    reserve_waves: int = 0
     events: list[Event] = field(default_factory=list)
     settle_timeout: float = 240.0  # how long to wait for quiescence after the last fault
 
@@ -148,6 +152,7 @@ def random_campaign(plan: Plan, rng: random.Random) -> None:
     plan.list_lag_seconds = round(rng.uniform(2, LIST_LAG_MAX), 1)
     plan.processing_jitter = round(rng.uniform(1, 8), 1)
     plan.own_refund_share = 0.02
+    plan.reserve_share, plan.reserve_waves = 0.15, 3
     kinds = [k for k in SANDBOX_FAULTS] + [k for k in PROCESS_FAULTS]
     kinds += rng.choices(kinds, k=len(kinds) // 4)
     rng.shuffle(kinds)
