@@ -44,3 +44,12 @@ def test_a_bad_request_is_refused():
         plan("no_such_row", 10, 1)
     with pytest.raises(ValueError, match="at least one refund"):
         plan("random", 0, 1)
+
+
+def test_reserve_waves_are_the_last_refunds_and_only_where_planned():
+    from hub.faults.bench import _reserves
+
+    waves = _reserves(plan("random", 300, 1))
+    assert [len(w) for w in waves] == [15, 15, 15] and waves[-1][-1] == 300
+    assert sorted(i for w in waves for i in w) == list(range(256, 301))
+    assert _reserves(plan("answer_lost_twice", 300, 1)) == []
