@@ -118,13 +118,19 @@ def mixed_campaign(plan: Plan, rng: random.Random) -> None:
     plan.own_refund_share = 0.02
     plan.processing_jitter = 4
     plan.list_lag_seconds = LIST_LAG_MAX  # Amazon's list is eventually consistent
-    for kind in ("worker_kill", "worker_kill", "worker_kill", "create_feed_429",
-                 "get_feed_429", "get_feed_500", "create_feed_document_500", "expire_tokens",
-                 "expire_tokens", "fatal_feed", "postgres_backends_killed",
-                 "postgres_backends_killed", "postgres_backends_killed",
-                 "create_feed_lose_answer"):
+    plan.reserve_share, plan.reserve_waves = 0.15, 3
+    kinds = ["worker_kill", "worker_kill", "worker_kill", "create_feed_429", "get_feed_429",
+             "get_feed_500", "create_feed_document_500", "expire_tokens", "expire_tokens",
+             "fatal_feed", "postgres_backends_killed", "postgres_backends_killed",
+             "postgres_backends_killed", "create_feed_lose_answer"]
+    rng.shuffle(kinds)
+    for kind in kinds:
         at = round(rng.uniform(0, span), 1)
-        plan.events.append(_sandbox(at, kind) if kind in SANDBOX_FAULTS else Event(at, kind))
+        if kind in SANDBOX_FAULTS and "operation" in SANDBOX_FAULTS[kind]:
+            plan.events.append(_sandbox(0, kind))  # queued from the start (see random)
+        else:
+            plan.events.append(_sandbox(at, kind) if kind in SANDBOX_FAULTS
+                               else Event(at, kind))
     plan.events.append(Event(round(rng.uniform(0, span / 2), 1), "stuck_feeds",
                              {"seconds": 20}))
 
