@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+# Amazon's list lags at most this (seconds); the campaign's settle time is longer (bench.py).
+LIST_LAG_MAX = 8.0
 # Sandbox faults: kind -> the /_emu/faults body.
 SANDBOX_FAULTS: dict[str, dict] = {
     "create_feed_500_after_work": {"operation": "createFeed", "status": 500,
@@ -64,6 +66,10 @@ class Plan:
     processing: float = 1.0  # the sandbox's base processing time per feed
     double_unit_share: float = 0.5  # orders of two units, one returned: a repeat fits the cap
     own_refund_share: float = 0.0  # orders Amazon refunds itself (A-to-z) before Homing does
+    # Refunds held back and released by the campaign while Amazon faults are still queued
+    # (so each meets a call), in this many waves; then the rest.
+    reserve_share: float = 0.0
+    reserve_waves: int = 0
     events: list[Event] = field(default_factory=list)
     settle_timeout: float = 240.0  # how long to wait for quiescence after the last fault
 
@@ -95,7 +101,7 @@ def create_feed_500_after_creation(plan: Plan, rng: random.Random) -> None:
 
 def answer_lost_twice(plan: Plan, rng: random.Random) -> None:
     """The answer to createFeed is lost twice; Amazon's list lags behind, as it does."""
-    plan.list_lag_seconds = 25
+    plan.list_lag_seconds = LIST_LAG_MAX
     plan.events.append(_sandbox(0, "create_feed_lose_answer", times=2))
 
 
@@ -111,12 +117,20 @@ def mixed_campaign(plan: Plan, rng: random.Random) -> None:
     span = plan.waves * plan.wave_every + 20
     plan.own_refund_share = 0.02
     plan.processing_jitter = 4
-    for kind in ("worker_kill", "worker_kill", "worker_kill", "create_feed_429",
-                 "get_feed_429", "get_feed_500", "create_feed_document_500", "expire_tokens",
-                 "expire_tokens", "fatal_feed", "postgres_backends_killed",
-                 "postgres_backends_killed", "create_feed_lose_answer"):
+    plan.list_lag_seconds = LIST_LAG_MAX  # Amazon's list is eventually consistent
+    plan.reserve_share, plan.reserve_waves = 0.15, 3
+    kinds = ["worker_kill", "worker_kill", "worker_kill", "create_feed_429", "get_feed_429",
+             "get_feed_500", "create_feed_document_500", "expire_tokens", "expire_tokens",
+             "fatal_feed", "postgres_backends_killed", "postgres_backends_killed",
+             "postgres_backends_killed", "create_feed_lose_answer"]
+    rng.shuffle(kinds)
+    for kind in kinds:
         at = round(rng.uniform(0, span), 1)
-        plan.events.append(_sandbox(at, kind) if kind in SANDBOX_FAULTS else Event(at, kind))
+        if kind in SANDBOX_FAULTS and "operation" in SANDBOX_FAULTS[kind]:
+            plan.events.append(_sandbox(0, kind))  # queued from the start (see random)
+        else:
+            plan.events.append(_sandbox(at, kind) if kind in SANDBOX_FAULTS
+                               else Event(at, kind))
     plan.events.append(Event(round(rng.uniform(0, span / 2), 1), "stuck_feeds",
                              {"seconds": 20}))
 
@@ -138,18 +152,25 @@ def worker_killed_holding_push_lock(plan: Plan, rng: random.Random) -> None:
 
 
 def random_campaign(plan: Plan, rng: random.Random) -> None:
-    """Every fault kind at least once, then as many again drawn at random, at seeded random
-    moments of the drain."""
+    """Every fault kind at least once, then a quarter as many again drawn at random, at
+    seeded random moments of the drain."""
     span = plan.waves * plan.wave_every + 30
-    plan.list_lag_seconds = round(rng.uniform(3, 15), 1)
+    plan.list_lag_seconds = round(rng.uniform(2, LIST_LAG_MAX), 1)
     plan.processing_jitter = round(rng.uniform(1, 8), 1)
     plan.own_refund_share = 0.02
+    plan.reserve_share, plan.reserve_waves = 0.15, 3
     kinds = [k for k in SANDBOX_FAULTS] + [k for k in PROCESS_FAULTS]
-    kinds += rng.choices(kinds, k=len(kinds) // 2)
+    kinds += rng.choices(kinds, k=len(kinds) // 4)
+    rng.shuffle(kinds)
     for kind in kinds:
         at = round(rng.uniform(0, span), 1)
-        if kind in SANDBOX_FAULTS:
-            plan.events.append(_sandbox(at, kind))
+        if kind in SANDBOX_FAULTS and "operation" in SANDBOX_FAULTS[kind]:
+            # Queued from the start, in a seeded order: each strikes the next call of its
+            # operation, and Homing's retries until it gets through make sure there is one
+            # (a fault queued after the last createFeed would never strike).
+            plan.events.append(_sandbox(0, kind))
+        elif kind in SANDBOX_FAULTS:
+            plan.events.append(_sandbox(round(at * 0.4, 1), kind))
         elif kind in ("redis_outage", "postgres_outage", "postgres_outage_during_relay",
                       "stuck_feeds"):
             plan.events.append(Event(at, kind, {"seconds": round(rng.uniform(5, 20), 1)}))

@@ -281,7 +281,8 @@ class Stack:
                                                self.pg_proxy.port)
         self.proxied_redis_url = _with_host(self.redis_url, "127.0.0.1", self.redis_proxy.port)
         self.base_env = {**os.environ, "HOMING_INSTANCE_PATH": str(self.workdir / "instance"),
-                         "HOMING_SECRET_KEY": "faults-secret", "HOMING_MOUNT_SANDBOX": "false"}
+                         "HOMING_SECRET_KEY": "faults-secret", "HOMING_MOUNT_SANDBOX": "false",
+                         "HOMING_ENV_NAME": "bench"}  # a bench: no production checks
         self.sandbox = SandboxProcess(self.workdir, self.base_env)
 
     def worker_env(self) -> dict:

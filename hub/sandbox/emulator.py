@@ -338,6 +338,7 @@ class Emulator:
                     raise Dropped(operation)
                 raise _fault_error(operation, fault.status, self.throttled)
             self._take(seller, operation)
+            self._progress_due()
             after = pending.pop(0) if pending and after_work else None
             if after is not None:
                 self._fired(operation, after)
@@ -594,6 +595,20 @@ class Emulator:
                     "amzn1.tortuga.3.", "text/xml; charset=UTF-8", self._process_feed(job))
             else:
                 self._finish_report(job)
+
+    def _progress_due(self) -> None:
+        """Amazon works on its own: every job whose time has come is processed, in the order
+        its processing ends, whoever asks about whichever (a feed nobody polls, such as one
+        whose createFeed answer was lost, still applies its refunds when it is due)."""
+        def due(job: Job) -> datetime:
+            return job.created_at + timedelta(seconds=self.delays["queue"]
+                                              + self.delays["processing"] + job.jitter)
+
+        now = self.now()
+        for job in sorted((j for j in self.jobs.values()
+                           if j.status in ("IN_QUEUE", "IN_PROGRESS") and due(j) <= now),
+                          key=due):
+            self._progress(job)
 
     def release_stuck(self) -> None:
         with self.lock:
@@ -965,8 +980,7 @@ class Emulator:
     def state(self) -> dict:
         with self.lock:
             feeds = [j for j in self.jobs.values() if j.kind == "feed"]
-            for job in feeds:
-                self._progress(job)
+            self._progress_due()
             return {"now": iso(self.now()), "speed": self._speed,
                     "feeds": [{**self._feed_json(j), "answer": j.answer,
                                "listedTime": iso(j.listed_at), "messages": j.messages}
