@@ -34,7 +34,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
-                    bench_cli, sandbox_cli, check):
+                    bench_cli, sandbox_cli, check, shoppers_cli):
         app.cli.add_command(command)
 
 
@@ -76,6 +76,8 @@ def stores_import(file: Path, fmt: str | None, mappings: tuple[str, ...], show_e
         summary = import_stores(db.session, stream, fmt=fmt, column_map=column_map,
                                 actor=Actor("system", None, "cli"), progress=bar.update)
     db.session.commit()
+    for warning in summary.warnings[:show_errors]:
+        click.echo(f"line {warning.line}: warning: {warning.reason}", err=True)
     for error in summary.errors[:show_errors]:
         click.echo(f"line {error.line}: {error.reason}", err=True)
     if len(summary.errors) > show_errors:
@@ -388,6 +390,40 @@ def worker(burst: bool, no_cron: bool):
     except UnsafeSettings:
         sys.exit(2)  # the report is already on stderr
     run_worker(app, burst=burst, with_cron=not no_cron)
+
+
+# --- shoppers: data-subject requests -------------------------------------------------------
+
+@click.group("shoppers")
+def shoppers_cli() -> None:
+    """A shopper's personal data: export it, or erase it."""
+
+
+@shoppers_cli.command("export")
+@click.argument("email")
+@with_appcontext
+def shoppers_export(email: str):
+    """Print, as JSON, everything Homing keeps about the shopper with this e-mail."""
+    from hub.privacy import export_shopper
+
+    click.echo(json.dumps(export_shopper(db.session, email), indent=2, ensure_ascii=False))
+
+
+@shoppers_cli.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def shoppers_erase(email: str, yes: bool):
+    """Remove the shopper's e-mail, name, postal code and position from their orders and
+    returns (the orders, returns and refunds themselves stay, for the books). Audited."""
+    from hub.audit.service import Actor
+    from hub.privacy import erase_shopper
+
+    if not yes:
+        click.confirm(f"Erase the personal data of {email}?", abort=True)
+    counts = erase_shopper(db.session, email, Actor("system", None, "cli"))
+    db.session.commit()
+    click.echo(f"erased {email}: {counts['orders']} orders, {counts['returns']} returns")
 
 
 # --- settings check -------------------------------------------------------------------------

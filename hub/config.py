@@ -89,6 +89,11 @@ class Defaults:
     # Homing has not seen (besides the accounts of the orders it has).
     AMAZON_ACCOUNTS: list = []
 
+    # Retention (hub.privacy_jobs, hourly): days after which unit photos, and the personal
+    # data of finished returns and their orders, are removed. None or 0: kept.
+    RETENTION_PHOTO_DAYS: int | None = 365
+    RETENTION_SHOPPER_DAYS: int | None = 730
+
     # Finance
     FINANCE_WEBHOOK_URL: str | None = None
     FINANCE_WEBHOOK_SECRET: str | None = None

@@ -14,9 +14,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from hub.intake.inspection import REJECT_REASONS
+from hub.locales import distance, local_datetime, money
 from hub.refunds.engine import message_for
 from hub.text import N_
-from hub.web.i18n import distance, local_datetime, money
 
 # --- the refund -----------------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ def load_periodic_jobs() -> None:
     import hub.ledger.service  # noqa: F401
     import hub.notify.alerts  # noqa: F401
     import hub.notify.service  # noqa: F401
+    import hub.privacy_jobs  # noqa: F401
     import hub.refunds.sla  # noqa: F401
     import hub.returns.jobs  # noqa: F401
     import hub.scan.jobs  # noqa: F401

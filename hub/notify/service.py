@@ -26,6 +26,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
 from hub.intake.models import Intake
+from hub.locales import local_date, locale_name, money
 from hub.money import Money
 from hub.outbox import service as outbox
 from hub.refunds.models import Refund
@@ -33,7 +34,6 @@ from hub.returns.models import ReturnAuthorization
 from hub.returns.service import status_path
 from hub.stores.models import Store
 from hub.vouchers.models import Voucher
-from hub.web.i18n import local_date, locale_name, money
 
 
 def _amount(refund: Refund | None) -> str | None:
@@ -125,11 +125,21 @@ def _html(text: str) -> str:
     return str(escape(text))
 
 
-def _link(rma: ReturnAuthorization, payload: dict) -> str | None:
-    base = current_app.config.get("PUBLIC_URL") or payload.get("base_url")
+def _link(session: Session, rma: ReturnAuthorization, payload: dict) -> str | None:
+    base = current_app.config.get("PUBLIC_URL") or payload.get("base_url") or \
+        _portal_seen_at(session, rma)
     if not base:
         return None
     return base.rstrip("/") + status_path(current_app.config["SECRET_KEY"], rma.number)
+
+
+def _portal_seen_at(session: Session, rma: ReturnAuthorization) -> str | None:
+    """Where the shopper reached the portal when the voucher was issued (no PUBLIC_URL)."""
+    from hub.outbox.models import OutboxMessage
+
+    first = session.scalar(sa.select(OutboxMessage.payload).where(
+        OutboxMessage.dedupe_key == f"return:{rma.number}:voucher"))
+    return (first or {}).get("base_url")
 
 
 # --- composing each kind of message -------------------------------------------------------------
@@ -197,7 +207,7 @@ def notify_shopper(session: Session, message) -> None:
     if rma is None or not rma.shopper_email or compose is None:
         return
     with force_locale(locale_name(rma.shopper_locale)):
-        composed = compose(session, rma, payload, _link(rma, payload))
+        composed = compose(session, rma, payload, _link(session, rma, payload))
     if composed is None:
         return
     email, name = composed

@@ -24,9 +24,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import IO
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from hub.stores.hours import HoursError, WeeklyHours
+from hub.stores.zones import country_code, fixed_zone, named_zone, offsets_in, zone_offsets
 
 FIELDS = ("code", "name", "address", "address2", "city", "region", "postal_code", "country",
           "latitude", "longitude", "timezone", "hours", "categories", "size_classes",
@@ -91,6 +92,15 @@ class RowError:
     code: str
 
 
+@dataclass(frozen=True)
+class RowWarning:
+    """The row was imported, but something in it had to be interpreted or derived."""
+
+    line: int
+    reason: str
+    code: str
+
+
 class ImportFormatError(ValueError):
     """The file as a whole cannot be read (not CSV/JSON, no usable header)."""
 
@@ -147,8 +157,9 @@ def parse_stores(stream: IO[str], *, fmt: str,
                 raise ImportFormatError(
                     f"no column for {', '.join(missing)}; name it or map it with "
                     f"--map FIELD=HEADER")
+        notes: list[tuple[str, str]] = []
         try:
-            record = _record({f: _cell(row.get(h)) for f, h in columns.items()})
+            record = _record({f: _cell(row.get(h)) for f, h in columns.items()}, notes)
         except _Reject as reject:
             yield RowError(line, reject.reason, reject.code)
             continue
@@ -157,6 +168,8 @@ def parse_stores(stream: IO[str], *, fmt: str,
                                  f"(first on line {seen[record.code]})", "duplicate_code")
             continue
         seen[record.code] = line
+        for code, reason in notes:
+            yield RowWarning(line, reason, code)
         yield record
 
 
@@ -200,12 +213,13 @@ def _cell(value) -> str | list | bool | int | float | None:
     return value
 
 
-def _record(cells: dict) -> StoreRecord:
+def _record(cells: dict, notes: list[tuple[str, str]] | None = None) -> StoreRecord:
+    notes = [] if notes is None else notes
     name = _text(cells, "name", 200, required=True)
     latitude = _coordinate(cells, "latitude", 90)
     longitude = _coordinate(cells, "longitude", 180)
-    country = _country(cells.get("country"))
-    timezone = _timezone(cells.get("timezone"), latitude, longitude, country)
+    country = _country(cells.get("country"), notes)
+    timezone = _timezone(cells.get("timezone"), latitude, longitude, country, notes)
     country = country or country_of_timezone(timezone) or DEFAULT_COUNTRY
     postal_code = _postal_code(cells.get("postal_code"), country)
     address = ", ".join(filter(None, (_text(cells, "address", 300),
@@ -261,13 +275,16 @@ def _coordinate(cells: dict, name: str, limit: float) -> float:
     return value
 
 
-def _country(raw) -> str | None:
+def _country(raw, notes: list) -> str | None:
     if raw is None:
         return None
-    value = str(raw).strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", value):
-        raise _Reject("invalid_value", f"country {raw!r} is not a two-letter ISO code")
-    return value
+    code = country_code(str(raw))
+    if code is None:
+        raise _Reject("invalid_value", f"country {raw!r} is neither an ISO code nor a "
+                                       "country's name")
+    if code != str(raw).strip().upper():
+        notes.append(("country_read", f"country {raw!r} read as {code}"))
+    return code
 
 
 @cache
@@ -300,20 +317,43 @@ def country_of_timezone(zone: str) -> str | None:
     return _zone_territories().get(zone)
 
 
-def _timezone(raw, latitude: float, longitude: float, country: str | None) -> str:
-    if raw is not None:
-        value = str(raw).strip()
-        if value not in _zones():
-            raise _Reject("unknown_timezone", f"unknown time zone {value!r}")
-        ZoneInfo(value)
-        return value
+def _timezone(raw, latitude: float, longitude: float, country: str | None,
+              notes: list) -> str:
+    """The zone as written when it names one; else what the coordinates give (checked
+    against an offset or abbreviation, when that is what was written); else the country's
+    only zone. Unreadable text is a warning, not a rejection, when the zone can be derived."""
+    text = None if raw is None else str(raw).strip()
+    if text:
+        named = named_zone(text)
+        if named is not None:
+            if named != text:
+                notes.append(("timezone_read", f"time zone {text!r} read as {named}"))
+            return named
     derived = _finder().timezone_at(lat=latitude, lng=longitude)
-    if derived in _zones():
-        return derived
-    zones = _territory_zones().get(country or "", ())
-    if len(zones) == 1:
-        return zones[0]
-    raise _Reject("unknown_timezone", "no time zone given and none found at these coordinates")
+    derived = derived if derived in _zones() else None
+    if derived is None:
+        zones = _territory_zones().get(country or "", ())
+        derived = zones[0] if len(zones) == 1 else None
+    offsets = offsets_in(text) if text else None
+    if offsets is not None:
+        if derived is not None and zone_offsets(derived) & set(offsets):
+            notes.append(("timezone_read", f"time zone {text!r} read as {derived} "
+                                           "(from the coordinates)"))
+            return derived
+        fixed = fixed_zone(offsets[0]) if derived is None else None
+        if fixed is not None:
+            notes.append(("timezone_read", f"time zone {text!r} read as {fixed} (no zone "
+                                           "at these coordinates)"))
+            return fixed
+    if derived is None:
+        raise _Reject("unknown_timezone",
+                      f"unknown time zone {text!r} and none found at these coordinates"
+                      if text else "no time zone given and none found at these coordinates")
+    if text:
+        notes.append(("timezone_derived", f"time zone {text!r} not understood"
+                      + (" or not the one at these coordinates" if offsets else "")
+                      + f"; {derived} taken from the coordinates"))
+    return derived
 
 
 def _postal_code(raw, country: str) -> str:

@@ -16,7 +16,7 @@ from hub.audit.service import Actor, record
 from hub.intake.models import Intake
 from hub.models import utcnow
 from hub.stores.hours import WeeklyHours
-from hub.stores.importing import RowError, StoreRecord, parse_stores
+from hub.stores.importing import RowError, RowWarning, StoreRecord, parse_stores
 from hub.stores.models import Store
 from hub.stores.routing import RankedStore, StoreCandidate, StoreIndex
 
@@ -31,15 +31,19 @@ class ImportSummary:
     unchanged: int = 0
     rejected: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowWarning] = field(default_factory=list)
 
     def line(self) -> str:
-        return f"imported {self.imported}, updated {self.updated}, rejected {self.rejected}"
+        return (f"imported {self.imported}, updated {self.updated}, rejected {self.rejected}"
+                + (f", {len(self.warnings)} warnings" if self.warnings else ""))
 
     def as_dict(self) -> dict:
         return {"imported": self.imported, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": self.rejected,
                 "errors": [{"line": e.line, "code": e.code, "reason": e.reason}
-                           for e in self.errors]}
+                           for e in self.errors],
+                "warnings": [{"line": w.line, "code": w.code, "reason": w.reason}
+                             for w in self.warnings]}
 
 
 def _record_values(rec: StoreRecord) -> dict:
@@ -61,6 +65,9 @@ def import_stores(session: Session, stream: IO[str], *, fmt: str, actor: Actor,
     summary = ImportSummary()
     existing = {store.code: store for store in session.scalars(sa.select(Store))}
     for item in parse_stores(stream, fmt=fmt, column_map=column_map):
+        if isinstance(item, RowWarning):  # the row itself follows
+            summary.warnings.append(item)
+            continue
         if progress:
             progress(1)
         if isinstance(item, RowError):
@@ -82,7 +89,7 @@ def import_stores(session: Session, stream: IO[str], *, fmt: str, actor: Actor,
             summary.unchanged += 1
     session.flush()
     record(session, actor, "stores.imported", "store_import", fmt,
-           after={k: v for k, v in summary.as_dict().items() if k != "errors"})
+           after={k: v for k, v in summary.as_dict().items() if k not in ("errors", "warnings")})
     return summary
 
 

@@ -64,3 +64,14 @@ def browser():
         browser.close()
 
 
+
+
+def wait_for_js(page, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression until it is true. Playwright's wait_for_function compiles
+    its predicate with eval in the page, which Homing's Content-Security-Policy rightly
+    forbids; page.evaluate runs through the DevTools protocol and is not affected."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
+        time.sleep(0.1)

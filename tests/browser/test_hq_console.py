@@ -11,6 +11,7 @@ import shutil
 import pytest
 
 from hub.demo.seed import DEMO_HQ_ADMIN
+from tests.browser.conftest import wait_for_js
 
 DESKTOP = {"width": 1440, "height": 1000}
 
@@ -49,7 +50,7 @@ def test_sign_in_dashboard_drill_down_and_csv(page, demo_url, tmp_path):
     page.evaluate("window.__stay = 'same page'")
     page.click("button[value='30d']")
     tile = "document.querySelector('[data-kpi=\"intakes\"]')"
-    page.wait_for_function(f"{tile} && Number({tile}.innerText) > {week}")
+    wait_for_js(page, f"{tile} && Number({tile}.innerText) > {week}")
     assert page.evaluate("window.__stay") == "same page"
     month = int(_kpi(page, "intakes"))
 

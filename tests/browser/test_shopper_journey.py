@@ -26,11 +26,11 @@ def test_portal_to_voucher_on_a_phone(demo_url, browser):
     headphones = page.locator("fieldset").first
     headphones.locator("select[name^=qty]").select_option("1")
     headphones.locator("select[name^=reason]").select_option("fit.too_small")
-    page.wait_for_function("document.querySelector('#quote').innerText.includes('$')")
+    page.wait_for_function("() => document.querySelector('#quote').innerText.includes('$')")
     assert "Expected refund: $163.30" in page.inner_text("#quote")
     page.click("text=Choose a store")
     page.wait_for_url("**/return/stores")
-    first_store = page.locator("label.store strong").first.inner_text()
+    first_store = page.locator(".card.store strong").first.inner_text()
     page.click("text=Get my return code")
     page.wait_for_url("**/return/r/**")
     assert first_store in page.inner_text("main")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from hub.demo.seed import DEMO_API_KEY, DEMO_DEVICE_TOKEN
 from hub.stores.geo import resolve_postal_code
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium, wait_for_js
 
 ORDER = "114-3941689-8772232"
 TABLET = {"width": 1280, "height": 800}  # a 10-inch tablet in landscape
@@ -117,7 +117,7 @@ def test_camera_scan_grade_with_photo_and_complete(demo_url, demo_instance, retu
     page.click("label.choice:has(input[name=disposition][value=open_box])")
     page.click("label.choice:has(input[name=decision][value=accept])")
     # The live refund follows the grade: 80 % of 163.30.
-    page.wait_for_function("document.querySelector('#refund-preview').innerText.includes('$')")
+    wait_for_js(page, "document.querySelector('#refund-preview').innerText.includes('$')")
     assert "$130.64" in page.inner_text("#refund-preview")
     page.click("text=Save this unit")
     page.wait_for_selector("text=Complete return")
@@ -164,7 +164,7 @@ def test_offline_intake_syncs_once_when_the_network_returns(demo_url, demo_insta
     # Installable: manifest, icons, and a service worker that controls the page.
     page.evaluate("navigator.serviceWorker.ready")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_js(page, "navigator.serviceWorker.controller !== null")
     manifest = page.evaluate("fetch(document.querySelector('link[rel=manifest]').href)"
                              ".then(r => r.json())")
     assert manifest["display"] == "standalone" and manifest["icons"]

@@ -45,11 +45,14 @@ def test_broken_rows_are_reported_by_line_and_the_rest_imported(runner, session,
     path.write_text(BROKEN)
     result = _import(runner, path)
     assert result.exit_code == 0
-    assert result.output.strip().splitlines()[-1] == "imported 2, updated 0, rejected 5"
+    assert result.output.strip().splitlines()[-1] == \
+        "imported 3, updated 0, rejected 4, 1 warnings"
     report = result.output
-    for line in (3, 4, 5, 6, 7):
+    for line in (3, 5, 6, 7):
         assert f"line {line}:" in report
-    assert {s.code for s in session.scalars(sa.select(Store))} == {"A1", "F6"}
+    # An unreadable time zone is derived from the coordinates, with a warning (issue 20).
+    assert "line 4: warning: time zone 'Mars/Olympus' not understood" in report
+    assert {s.code for s in session.scalars(sa.select(Store))} == {"A1", "C3", "F6"}
     foxtrot = session.scalar(sa.select(Store).where(Store.code == "F6"))
     assert foxtrot.timezone == "America/Los_Angeles"  # derived offline from coordinates
 
@@ -60,7 +63,8 @@ def test_reimport_updates_changed_rows(runner, session, tmp_path):
     _import(runner, path)
     path.write_text(BROKEN.replace("Alpha,40.7128", "Alpha Renamed,40.7128"))
     result = _import(runner, path)
-    assert result.output.strip().splitlines()[-1] == "imported 0, updated 1, rejected 5"
+    assert result.output.strip().splitlines()[-1] == \
+        "imported 0, updated 1, rejected 4, 1 warnings"
     assert session.scalar(sa.select(Store.name).where(Store.code == "A1")) == "Alpha Renamed"
 
 
@@ -95,8 +99,9 @@ def test_api_import_reports_rejected_rows(client, api_key):
     response = client.post("/api/v1/stores/import", data=BROKEN,
                            headers={**api_key("admin"), "Content-Type": "text/csv"})
     body = response.get_json()
-    assert (body["imported"], body["rejected"]) == (2, 5)
-    assert [e["line"] for e in body["errors"]] == [3, 4, 5, 6, 7]
+    assert (body["imported"], body["rejected"]) == (3, 4)
+    assert [e["line"] for e in body["errors"]] == [3, 5, 6, 7]
+    assert [w["line"] for w in body["warnings"]] == [4]
 
 
 def test_api_import_json(client, api_key, session):

@@ -139,6 +139,19 @@ def sign_in_to_hq(page, stack) -> None:
     page.wait_for_url(f"{stack.url}/hq/")
 
 
+def until(page, expression: str, timeout: float = 15) -> None:
+    """Wait until ``expression`` is true in the page. Polled from here with evaluate(), not
+    with wait_for_function: the app's Content-Security-Policy forbids the eval() that
+    Playwright's in-page polling needs (and rightly so)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
+        time.sleep(0.2)
+
+
 def cut_off(page, selector: str = ".choice") -> list[str]:
     """The labels of elements whose text does not fit them or that leave the screen."""
     return page.evaluate("""(selector) => [...document.querySelectorAll(selector)]

@@ -197,7 +197,7 @@ class Stack:
         from redis import Redis
 
         conn = Redis.from_url(self.redis_url)
-        for key in conn.scan_iter("LIMITER*"):
+        for key in conn.scan_iter("*LIMITER/*"):
             conn.delete(key)
 
     def log_tail(self, lines: int = 40) -> str:

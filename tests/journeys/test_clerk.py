@@ -25,6 +25,7 @@ from tests.journeys.clerk_helpers import (
     qr_video,
     sign_in_to_hq,
     tablet_context,
+    until,
 )
 
 
@@ -55,7 +56,7 @@ def test_clerk_enrols_the_tablet_scans_the_qr_with_the_camera_grades_with_a_phot
         enrol_and_sign_in(page, stack)
         _installable_as_the_store_app(page)
         # Break: "0 waiting to send" showed on every screen (.badge's display beat hidden).
-        page.wait_for_function("document.querySelector('#queue-status').textContent !== ''")
+        until(page, "document.querySelector('#queue-status').textContent !== ''")
         assert page.locator("#queue-status").is_hidden()
         screenshot(page, "store-scan", full_page=False)
 
@@ -73,8 +74,7 @@ def test_clerk_enrols_the_tablet_scans_the_qr_with_the_camera_grades_with_a_phot
         page.click("label.choice:has(input[name=grade][value=B])")
         page.click("label.choice:has(input[name=disposition][value=transfer_dc])")
         page.click("label.choice:has(input[name=decision][value=accept])")
-        page.wait_for_function("document.querySelector('#refund-preview').innerText"
-                               ".includes('$')")
+        page.locator("#refund-preview", has_text="$").wait_for()
         screenshot(page, "store-unit")
         page.click("text=Save this unit")
         page.click("text=Complete return")
@@ -126,7 +126,7 @@ def test_clerk_checks_a_return_in_during_an_outage_and_the_tablet_sends_it_when_
     enrol_and_sign_in(page, stack)
     page.evaluate("navigator.serviceWorker.ready")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    until(page, "navigator.serviceWorker.controller !== null")
     page.wait_for_selector("body[data-synced=yes]")  # the expected returns are on the tablet
 
     page.context.set_offline(True)
@@ -149,8 +149,8 @@ def test_clerk_checks_a_return_in_during_an_outage_and_the_tablet_sends_it_when_
                    what="the replayed return's refund")
     # Break: the badge stayed, and the list still showed the replayed return as waiting.
     page.wait_for_selector("#queue-status", state="hidden", timeout=15_000)
-    page.wait_for_function(f"!document.querySelector('#queue-items').innerText"
-                           f".includes('{rma['number']}')")
+    until(page, f"!document.querySelector('#queue-items').innerText"
+                f".includes('{rma['number']}')")
     assert page.locator("#queue-items li[data-state=queued]").count() == 0
     page.evaluate("window.homingStore.replayQueue()")  # a second replay changes nothing
     assert _refunds(stack, rma["number"]) == 1

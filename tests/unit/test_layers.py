@@ -24,12 +24,13 @@ PURE = {
     "hub.intake.inspection", "hub.intake.states", "hub.ledger.rules", "hub.policy.document",
     "hub.policy.risk", "hub.refunds.engine", "hub.refunds.states", "hub.returns.eligibility",
     "hub.returns.states", "hub.stores.geo", "hub.stores.hours", "hub.stores.importing",
-    "hub.stores.routing", "hub.vouchers.crypto", "hub.vouchers.render", "hub.vouchers.states",
+    "hub.stores.routing", "hub.stores.zones", "hub.vouchers.crypto", "hub.vouchers.render",
+    "hub.vouchers.states",
 }
 IMPURE_LIBRARIES = ("flask", "flask_sqlalchemy", "flask_babel", "flask_login", "flask_wtf",
                     "flask_limiter", "flask_migrate", "sqlalchemy", "werkzeug", "rq", "redis",
                     "psycopg", "httpx", "sp_api", "jinja2")
-COMPOSITION_ROOT = {"hub", "hub.cli", "wsgi"}
+COMPOSITION_ROOT = {"hub", "hub.cli", "hub.wsgi", "wsgi"}
 ADAPTERS = ("portal", "hub.api", "hub.web")
 # E-mail is written for people as pages are: it may use the pages' locale and formats.
 PRESENTATION_HELPERS = {"hub.notify": "hub.web.i18n"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.web.i18n import negotiate
+from hub.locales import negotiate
 
 CATALOGUES = ["en", "de", "fr", "es", "ja", "zh_Hans"]
 
