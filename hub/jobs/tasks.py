@@ -101,9 +101,13 @@ def recover_failed_jobs(conn, now: datetime | None = None) -> int:
     abandoned by a dead worker) go back in line: the one the job was on counts an attempt,
     the ones it never reached are due at once. The failed job is then removed."""
     from rq.job import Job
-    from rq.registry import FailedJobRegistry
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
 
     now = now or utcnow()
+    # A running job whose worker died (SIGKILL, the host lost) stops heart-beating; RQ marks
+    # it failed only when someone cleans the started registry (its workers do so every ten
+    # minutes). Cleaning it here brings the job's messages back about 90 s after the death.
+    StartedJobRegistry(QUEUE, connection=conn).cleanup()
     registry = FailedJobRegistry(QUEUE, connection=conn)
     recovered = 0
     ids = registry.get_job_ids(0, FAILED_JOBS_PER_RUN - 1)

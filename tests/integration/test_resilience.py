@@ -93,6 +93,39 @@ def test_a_batch_whose_job_failed_in_rq_is_delivered_after_all(rq_app, session, 
     assert FailedJobRegistry("default", connection=redis_conn).count == 0  # taken back
 
 
+def test_a_batch_whose_worker_died_mid_delivery_comes_back_at_the_next_relay(
+        rq_app, session, redis_conn, monkeypatch):
+    """The worker and its work-horse were SIGKILLed while delivering: the job stays in RQ's
+    started registry, heart-beating no more. Before: its messages waited for the ten-minute
+    sweep (the fault campaign saw a journal entry missing for over six minutes)."""
+    from rq.registry import StartedJobRegistry
+
+    delivered: list[int] = []
+    monkeypatch.setitem(outbox.HANDLERS, "test.ok",
+                        lambda s, m: delivered.append(m.payload["n"]))
+    ids = [outbox.emit(session, "test.ok", {"n": n}, dedupe_key=f"died{n}").id
+           for n in range(2)]
+    session.commit()
+    tasks.relay_outbox()
+    [job_id] = Queue(tasks.QUEUE, connection=redis_conn).get_job_ids()
+    # What a dead worker leaves: the job taken off the queue, started, its heartbeat expired.
+    Queue(tasks.QUEUE, connection=redis_conn).remove(job_id)
+    registry = StartedJobRegistry(tasks.QUEUE, connection=redis_conn)
+    redis_conn.zadd(registry.key, {f"{job_id}:dead-execution": time.time() - 5})
+    assert {m.status for m in _messages(session).values()} == {"enqueued"}
+
+    tasks.relay_outbox()  # takes them back: the one it was on waits its back-off
+    _work(redis_conn)
+    assert delivered == [1] and _messages(session)[ids[0]].status == "failed"
+    session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == ids[0])
+                    .values(next_attempt_at=utcnow()))
+    session.commit()
+    tasks.relay_outbox()
+    _work(redis_conn)
+    assert sorted(delivered) == [0, 1]
+    assert {_messages(session)[i].status for i in ids} == {"delivered"}
+
+
 def test_messages_are_marked_enqueued_only_when_rq_took_their_job(rq_app, session,
                                                                   monkeypatch):
     monkeypatch.setitem(outbox.HANDLERS, "test.ok", lambda s, m: None)
