@@ -321,6 +321,9 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
         session, rma_id=rma.id, rma_number=rma.number, intake_id=intake.id,
         store_id=intake.store_id, order=session.get(Order, rma.order_id), currency=rma.currency,
         breakdown=breakdown, now=now)
+    if refund is None:  # nothing is owed (every unit refused): the return ends here
+        return_actions.move(rma, "completed")
+        rma.completed_at = now
     _stock_movements(session, intake, rma)
     _emit_effects(session, intake, rma, refund)
     record(session, actor, "intake.completed", "intake", intake.id, store_id=intake.store_id,

@@ -251,3 +251,22 @@ def test_scan_reads_without_a_transaction_on_postgresql(scratch_database, tmp_pa
     assert page.get_json()["units"][0]["decision"]["grade"] == "A"
     again = client.get(f"/api/v1/vouchers/{token}", headers=clerk_h).get_json()
     assert again["return"]["units"][0]["acceptance"] == "accepted"  # sees the commits
+
+
+def test_a_return_with_nothing_to_refund_ends_at_the_counter(client, api_key, session):
+    """Every unit refused: no refund will ever complete the return, so the counter does."""
+    from hub.returns.models import ReturnAuthorization
+
+    rma, clerk = _setup(client, api_key, session)
+    intake = _open(client, clerk, rma).get_json()
+    for unit in intake["units"]:
+        client.post(f"/api/v1/intakes/{intake['id']}/units/{unit['unit_id']}", headers=clerk,
+                    json={"reception": "received", "decision": "reject",
+                          "reject_reason": "damaged_by_customer"})
+    done = client.post(f"/api/v1/intakes/{intake['id']}/complete", headers=clerk)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["refund"] is None
+    returned = session.scalar(sa.select(ReturnAuthorization).where(
+        ReturnAuthorization.number == rma["number"]))
+    assert returned.status == "completed" and returned.completed_at is not None
+    assert count(session, Refund) == 0

@@ -386,8 +386,10 @@ def emu(stack):
 
 # --- the browser --------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: Playwright's sync API allows one running instance, and the
+    # browser and security tests after the journeys start their own.
     require_chromium()
     from playwright.sync_api import sync_playwright
 
