@@ -1,7 +1,9 @@
 """The Content-Security-Policy in a real browser (Debian's Chromium, the real demo): the
-shopper, store and HQ pages load and work without a single CSP violation — htmx swaps,
-the inline handlers of our templates, the store's service worker, and the vendored
-zxing-wasm decoder compiling its WebAssembly and reading a QR code."""
+shopper, store and HQ pages load and work without a single CSP violation: htmx swaps, the
+inline handlers of our templates, the store's service worker, and the vendored zxing-wasm
+decoder compiling its WebAssembly and reading a QR code. Part of the hostile-input suite
+(tests/security); it lives here because it must run before the journeys, whose Playwright
+stays open for the whole session."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import pytest
 import qrcode
 
 from hub.demo.seed import DEMO_DEVICE_TOKEN, DEMO_HQ_ADMIN
-from tests.browser.conftest import browser, demo_instance, demo_url  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,7 +25,7 @@ document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     context = browser.new_context()
     context.add_init_script(WATCH)
     page = context.new_page()
@@ -40,7 +41,7 @@ def _violations(page) -> list[str]:
     return page.evaluate("window.__csp || []") + page.console_csp
 
 
-def test_shopper_pages_keep_the_policy(page, demo_url):  # noqa: F811
+def test_shopper_pages_keep_the_policy(page, demo_url):
     response = page.goto(f"{demo_url}/return/")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.fill("#order_id", "114-3941689-8772232")
@@ -59,7 +60,7 @@ def test_shopper_pages_keep_the_policy(page, demo_url):  # noqa: F811
     assert _violations(page) == []
 
 
-def test_store_pages_and_the_zxing_wasm_decoder_keep_the_policy(page, demo_url):  # noqa: F811
+def test_store_pages_and_the_zxing_wasm_decoder_keep_the_policy(page, demo_url):
     page.goto(f"{demo_url}/store/enroll?token={DEMO_DEVICE_TOKEN}")
     page.click("button[type=submit]")
     page.fill("#staff_number", "1001")
@@ -87,7 +88,7 @@ def test_store_pages_and_the_zxing_wasm_decoder_keep_the_policy(page, demo_url):
     assert _violations(page) == []
 
 
-def test_hq_pages_keep_the_policy_and_refuse_framing(page, demo_url):  # noqa: F811
+def test_hq_pages_keep_the_policy_and_refuse_framing(page, demo_url):
     page.goto(f"{demo_url}/hq/")
     page.fill("#email", DEMO_HQ_ADMIN[0])
     page.fill("#password", DEMO_HQ_ADMIN[1])
