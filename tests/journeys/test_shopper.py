@@ -383,3 +383,31 @@ def test_a_phone_in_any_language_gets_the_best_catalogue(stack, new_page, tag, c
     page.goto(f"{stack.url}/return/")
     assert page.locator("#lang option[selected]").get_attribute("value") == catalogue
     assert page.get_attribute("html", "lang") == catalogue.replace("_", "-")  # BCP-47 again
+
+
+def test_every_refund_the_journeys_made_is_journaled_as_the_money_that_left(stack):
+    """The last story of the suite is finance's: over every refund the journeys made (this
+    file runs last), the journal's Amazon-clearing lines sum to what left: the refund for one
+    Amazon paid, nothing for one it refused."""
+    import sqlalchemy as sa
+
+    from hub.outbox.models import OutboxMessage
+    from hub.refunds.models import Refund
+    from tests.journeys.test_finance import refund_journal_total
+
+    def journals_delivered():
+        stack.run_job("outbox-relay")
+        with stack.session() as s:
+            return not s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.topic == "finance.journal",
+                OutboxMessage.status.in_(("pending", "enqueued", "failed"))))
+
+    stack.wait_for(journals_delivered, timeout=120, what="every journal message delivered",
+                   every=1)
+    with stack.session() as s:
+        refunds = s.scalars(sa.select(Refund)).all()
+        assert refunds, "the journeys made no refund"
+        owed = {r.id: r.amount if r.status in ("succeeded", "settled") else 0
+                for r in refunds if r.status in ("succeeded", "settled", "failed")}
+        journal = {r.id: refund_journal_total(s, r) for r in refunds if r.id in owed}
+    assert owed and journal == owed
