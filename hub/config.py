@@ -85,6 +85,7 @@ class Defaults:
     # After a createFeed whose answer we never got, Amazon's feed list is believed to show
     # every feed made since the call only this long after it (always > the HTTP timeout).
     AMAZON_FEED_SETTLE_SECONDS = 180.0
+    AMAZON_PUSH_LEASE_SECONDS = 60.0  # the push's Redis lease, renewed while it works
     # [["SELLER_ID", "MARKETPLACE_ID"], ...]: accounts asked for orders shoppers type that
     # Homing has not seen (besides the accounts of the orders it has).
     AMAZON_ACCOUNTS: list = []
@@ -106,6 +107,7 @@ class Defaults:
     MAIL_SMTP_STARTTLS = True
     MAIL_FROM = "returns@homing.invalid"
     HQ_ALERT_EMAIL: str | None = None  # where refund-deadline alerts go
+    ALERT_EMAIL: str | None = None  # "past its deadline" alerts; unset: HQ_ALERT_EMAIL
     # The HQ dashboard's calendar: "today" and "last 7 days" are whole days in this zone.
     HQ_TIMEZONE = "UTC"
 

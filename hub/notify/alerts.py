@@ -91,7 +91,7 @@ def send_alerts(session: Session, address: str, now: datetime, redis=None) -> in
 def overdue_alerts(app: Flask) -> None:
     from hub.jobs.queue import redis_connection
 
-    address = app.config.get("ALERT_EMAIL")
+    address = app.config.get("ALERT_EMAIL") or app.config.get("HQ_ALERT_EMAIL")
     if not address:
         return
     with app.app_context():

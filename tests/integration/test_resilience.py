@@ -492,7 +492,8 @@ def test_without_an_alert_address_nothing_is_sent(app, session, tmp_path, monkey
     from hub.notify import alerts
 
     monkeypatch.setitem(app.config, "MAIL_DIR", str(tmp_path))
-    monkeypatch.delitem(app.config, "ALERT_EMAIL", raising=False)
+    monkeypatch.setitem(app.config, "ALERT_EMAIL", None)
+    monkeypatch.setitem(app.config, "HQ_ALERT_EMAIL", None)
     _overdue_world(session)
     alerts.overdue_alerts(app)
     assert not list(tmp_path.glob("*.eml"))
