@@ -22,6 +22,7 @@ import httpx
 import sqlalchemy as sa
 
 from hub.faults.proxy import TcpProxy
+from hub.intake.bench import fresh_database  # benches share one scratch-database helper
 
 HOMING = str(Path(sys.executable).with_name("homing"))
 APP_NAME = "homing-faults"  # the campaign's own PostgreSQL sessions, spared by backend kills
@@ -31,16 +32,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def fresh_database(admin_url: str, name: str) -> str:
-    """An empty database ``name`` on the server of ``admin_url`` (dropped first if there)."""
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def drop_database(admin_url: str, name: str) -> None:

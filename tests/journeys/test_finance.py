@@ -12,10 +12,10 @@ import httpx
 import sqlalchemy as sa
 
 from hub.amazon.models import SettlementLine
-from hub.ledger.models import JournalEntry, JournalLine
-from hub.ledger.service import chart
+from hub.ledger.models import JournalEntry
 from hub.refunds.models import Refund
 from hub.returns.models import ReturnAuthorization
+from tests.integration.test_ledger_refused_refund import refund_journal_total
 from tests.journeys.clerk_helpers import (
     DESKTOP,
     check_in_over_the_api,
@@ -23,15 +23,6 @@ from tests.journeys.clerk_helpers import (
     new_order,
     sign_in_to_hq,
 )
-
-
-def refund_journal_total(session, refund: Refund) -> int:
-    """The sum over the refund's entries on Amazon clearing: what the ledger says left."""
-    return int(session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(JournalLine.credit - JournalLine.debit), 0))
-        .join(JournalEntry).where(JournalEntry.source_type == "refund",
-                                  JournalEntry.source_id == refund.id,
-                                  JournalLine.account_code == chart(session)["amazon_clearing"])))
 
 
 def _refund(stack, number: str) -> dict:

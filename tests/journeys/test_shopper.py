@@ -393,7 +393,7 @@ def test_every_refund_the_journeys_made_is_journaled_as_the_money_that_left(stac
 
     from hub.outbox.models import OutboxMessage
     from hub.refunds.models import Refund
-    from tests.journeys.test_finance import refund_journal_total
+    from tests.integration.test_ledger_refused_refund import refund_journal_total
 
     def journals_delivered():
         stack.run_job("outbox-relay")

@@ -4,7 +4,8 @@
   Homing: they can be tested, reused and reasoned about alone.
 - Features (everything under ``hub/`` that is not an adapter or the composition root) never
   import the adapters (``portal``, ``hub.api``, ``hub.web``), the CLI or the app factory.
-- Nothing in the product imports what is not the product: the SP-API sandbox, the benchmarks,
+- Nothing in the product imports what is not the product: the SP-API sandbox, the fault
+  campaign, the benchmarks,
   the demo seed and sample data, the tests. Those may import the product.
 - Only the composition root (the app factory and the CLI) wires all of it together.
 """
@@ -38,7 +39,8 @@ PRESENTATION_HELPERS = {"hub.notify": "hub.web.i18n"}
 
 def not_the_product(module: str) -> bool:
     parts = module.split(".")
-    return (module.startswith(("hub.sandbox", "hub.demo", "tests")) or module == "hub.hq.sample"
+    return (module.startswith(("hub.sandbox", "hub.demo", "hub.faults", "tests"))
+            or module == "hub.hq.sample"
             or "bench" in parts)
 
 
