@@ -4,7 +4,7 @@ gave up before completing; the voucher stays valid and a later scan reopens the 
 
 from __future__ import annotations
 
-from hub.returns.states import TransitionError, check
+from hub.machine import TransitionError, check
 
 INTAKE_TRANSITIONS = {
     "open": {"awaiting_approval", "completed", "abandoned"},
@@ -14,7 +14,11 @@ INTAKE_TRANSITIONS = {
     "abandoned": {"open"},  # scanned again later: the same intake row is reused
 }
 
-__all__ = ["INTAKE_TRANSITIONS", "TransitionError", "check", "move"]
+# (table, column) -> the edges its status may take; the migrations' CHECKs allow exactly
+# these states (tests/integration/test_migrations.py).
+MACHINES = {("intakes", "status"): INTAKE_TRANSITIONS}
+
+__all__ = ["MACHINES", "INTAKE_TRANSITIONS", "TransitionError", "check", "move"]
 
 
 def move(intake, target: str) -> None:

@@ -21,6 +21,7 @@ from hub.extensions import db
 from hub.jobs.deadlines import ENQUEUED_SWEEP_AFTER
 from hub.models import utcnow
 from hub.outbox import service as outbox
+from hub.outbox import states as outbox_states
 from hub.outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def hand_over(limit: int = 500) -> int:
 
     query = (sa.select(OutboxMessage)
              .where(OutboxMessage.topic.in_(sorted(outbox.HANDLERS)),
-                    OutboxMessage.status.in_(("pending", "failed")),
+                    OutboxMessage.status.in_(outbox_states.DUE),
                     OutboxMessage.next_attempt_at <= utcnow())
              .order_by(OutboxMessage.id).limit(limit))
     messages = list(db.session.scalars(_skip_locked(query)))
@@ -87,7 +88,8 @@ def hand_over(limit: int = 500) -> int:
             if job is None:
                 continue  # RQ did not take it: the messages stay due
             for message in batch:
-                message.status, message.enqueued_at = "enqueued", marked_at
+                outbox_states.move(message, "enqueued")
+                message.enqueued_at = marked_at
             handed += len(batch)
     except RedisError:
         db.session.commit()  # the batches RQ accepted are enqueued; the rest stay due

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.amazon.service import AMAZON_CHANNELS
 from hub.intake.models import Intake, StockMovement
-from hub.ledger import rules
+from hub.ledger import rules, states
 from hub.ledger.models import Account, JournalEntry, JournalLine
 from hub.models import insert_on_conflict, iso, utcnow
 from hub.money import amount_text
@@ -202,13 +202,15 @@ def push_entry(session: Session, message) -> None:
             "Content-Type": "application/json", "Idempotency-Key": entry.idempotency_key,
             "X-Homing-Signature": signature(secret, timestamp, body)})
     except httpx.HTTPError as exc:
-        entry.status, entry.last_error = "failed", f"{type(exc).__name__}: {exc}"[:1000]
+        states.move(entry, "failed")
+        entry.last_error = f"{type(exc).__name__}: {exc}"[:1000]
         raise
     if not 200 <= response.status_code < 300:
-        entry.status = "failed"
+        states.move(entry, "failed")
         entry.last_error = f"HTTP {response.status_code}: {response.text[:300]}"
         raise RuntimeError(entry.last_error)
-    entry.status, entry.posted_at, entry.last_error = "posted", utcnow(), ""
+    states.move(entry, "posted")
+    entry.posted_at, entry.last_error = utcnow(), ""
     try:
         entry.external_ref = str(response.json().get("id", ""))[:120]
     except ValueError:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.models import utcnow
+from hub.outbox import states
 from hub.outbox.models import OutboxMessage
 
 Handler = Callable[[Session, OutboxMessage], None]
@@ -52,7 +53,7 @@ def due_messages(session: Session, now: datetime, limit: int = 100) -> list[Outb
     """Messages due for delivery. A topic nobody handles yet (its connector is not built or
     not configured) waits as pending instead of burning its retries."""
     query = (sa.select(OutboxMessage)
-             .where(OutboxMessage.status.in_(("pending", "failed")),
+             .where(OutboxMessage.status.in_(states.DUE),
                     OutboxMessage.next_attempt_at <= now,
                     OutboxMessage.topic.in_(sorted(HANDLERS)))
              .order_by(OutboxMessage.id).limit(limit))
@@ -75,7 +76,7 @@ def deliver(session: Session, message: OutboxMessage, now: datetime | None = Non
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
         _failed(message, now, f"{type(exc).__name__}: {exc}")
         return False
-    message.status = "delivered"
+    states.move(message, "delivered")
     message.delivered_at = now
     message.last_error = ""
     return True
@@ -85,9 +86,9 @@ def _failed(message: OutboxMessage, now: datetime, error: str) -> None:
     """An attempt that did not deliver: retried after the back-off, dead after the last."""
     message.last_error = error[:1000]
     if message.attempts >= message.max_attempts:
-        message.status = "dead"
+        states.move(message, "dead")
         return
-    message.status = "failed"
+    states.move(message, "failed")
     delay = BACKOFF[min(message.attempts - 1, len(BACKOFF) - 1)]
     message.next_attempt_at = now + timedelta(seconds=delay)
 
@@ -101,7 +102,8 @@ def put_back(message: OutboxMessage, now: datetime, error: str, *, attempted: bo
         message.attempts += 1
         _failed(message, now, error)
         return
-    message.status, message.next_attempt_at, message.last_error = "pending", now, error[:1000]
+    states.move(message, "pending")
+    message.next_attempt_at, message.last_error = now, error[:1000]
 
 
 def drain(session: Session, now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
@@ -121,5 +123,6 @@ def replay(session: Session, message_id: int) -> OutboxMessage:
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise LookupError(f"no outbox message {message_id}")
-    message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
+    states.move(message, "pending")
+    message.attempts, message.next_attempt_at = 0, utcnow()
     return message

@@ -4,7 +4,7 @@ never processed (FATAL, CANCELLED) puts its refunds back in the queue."""
 
 from __future__ import annotations
 
-from hub.returns.states import TransitionError, check
+from hub.machine import TransitionError, check
 
 REFUND_TRANSITIONS = {
     # Written with the intake; the outbox hands it to the channel after commit.
@@ -26,4 +26,8 @@ REFUND_TRANSITIONS = {
 }
 OPEN = ("pending", "queued", "submitting", "submitted")
 
-__all__ = ["OPEN", "REFUND_TRANSITIONS", "TransitionError", "check"]
+# (table, column) -> the edges its status may take; the migrations' CHECKs allow exactly
+# these states (tests/integration/test_migrations.py).
+MACHINES = {("refunds", "status"): REFUND_TRANSITIONS}
+
+__all__ = ["MACHINES", "OPEN", "REFUND_TRANSITIONS", "TransitionError", "check"]

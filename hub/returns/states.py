@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hub.machine import TransitionError, check
+
 RMA_TRANSITIONS = {
     "issued": {"dropped_off", "cancelled", "expired"},
     "dropped_off": {"completed"},
@@ -23,13 +25,11 @@ UNIT_ACCEPTANCE = {
     "rejected": {"accepted", "rejected", "pending"},
 }
 
+# (table, column) -> the edges its status may take; the migrations' CHECKs allow exactly
+# these states (tests/integration/test_migrations.py).
+MACHINES = {("return_authorizations", "status"): RMA_TRANSITIONS,
+            ("return_lines", "reception_status"): UNIT_RECEPTION,
+            ("return_lines", "acceptance_status"): UNIT_ACCEPTANCE}
 
-class TransitionError(ValueError):
-    def __init__(self, what: str, current: str, target: str):
-        super().__init__(f"a {what} that is {current} cannot become {target}")
-        self.current, self.target = current, target
-
-
-def check(table: dict[str, set[str]], what: str, current: str, target: str) -> None:
-    if target not in table.get(current, set()):
-        raise TransitionError(what, current, target)
+__all__ = ["MACHINES", "RMA_TRANSITIONS", "UNIT_ACCEPTANCE", "UNIT_RECEPTION", "TransitionError",
+           "check"]
