@@ -53,8 +53,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.jobs.runner import load_periodic_jobs
 
     load_periodic_jobs()  # imports only: every outbox handler and periodic job is known
+    from hub.unit_of_work import init_request_unit_of_work
     from hub.web.errors import register_error_handlers
 
+    init_request_unit_of_work(app)
     register_error_handlers(app)
     from hub.web.security import init_security
 

@@ -532,7 +532,8 @@ def bench_scan(n: int, connections: int, seconds: int, workers: int, threads: in
     """Scan lookup under load (gunicorn + PostgreSQL + wrk) and one intake's wire cost."""
     from tqdm import tqdm
 
-    from hub.intake.bench import fresh_database, intake_wire_cost, prepare, report, run_load
+    from hub.database import fresh_database
+    from hub.intake.bench import intake_wire_cost, prepare, report, run_load
 
     database_url = fresh_database(admin_url, "homing_bench_scan")
     with tqdm(total=n, unit="voucher", file=sys.stderr, disable=None,
@@ -629,8 +630,8 @@ def bench_hq(n_stores: int, n_returns: int, days: int, admin_url: str, reuse: bo
     """HQ dashboard time to first paint with many stores and returns in PostgreSQL."""
     from tqdm import tqdm
 
+    from hub.database import fresh_database
     from hub.hq import bench
-    from hub.intake.bench import fresh_database
 
     name = "homing_bench_hq"
     reused = admin_url.rsplit("/", 1)[0] + f"/{name}"

@@ -45,3 +45,15 @@ def sqlite_folder_on_connect(engine: sa.Engine) -> None:
     @event.listens_for(engine, "do_connect")
     def _make_folder(*_args) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    """Drop and create the PostgreSQL database ``name`` on the server of ``admin_url``; its
+    URL. For the benchmarks, the fault campaign and the tests, which each work on a scratch
+    database of their own (never the one Homing serves from)."""
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from hub import unit_of_work
 from hub.audit.service import Actor
 from hub.extensions import db
 from hub.jobs.runner import periodic
@@ -19,12 +20,11 @@ log = logging.getLogger(__name__)
 
 @periodic("retention", every_seconds=3600)
 def retention(app: Flask) -> None:
-    with app.app_context():
+    with unit_of_work.job(app):
         counts, files = retention_sweep(
             db.session, utcnow(), photo_days=app.config.get("RETENTION_PHOTO_DAYS"),
             shopper_days=app.config.get("RETENTION_SHOPPER_DAYS"),
             actor=Actor("system", None, "retention"))
-        db.session.commit()
     folder = Path(app.config["PHOTO_DIR"])
     for relative in files:  # after the commit: no row points at them any more
         (folder / relative).unlink(missing_ok=True)

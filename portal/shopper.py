@@ -103,7 +103,6 @@ def find():
         try:
             if amazon_orders.lookup_from_app(current_app, db.session, order_id.strip(),
                                              "@" in proof, utcnow()) is not None:
-                db.session.commit()
                 order = service.find_order_for_shopper(db.session, order_id, proof)
         except amazon_orders.LookupUnavailable:
             db.session.rollback()
@@ -123,7 +122,6 @@ def _items_context(order: Order, selected: dict | None = None, errors=None) -> d
     policy = policy_service.current_policy(db.session).document
     verdicts = service.eligibility(db.session, order, policy, utcnow())
     reasons = service.shopper_reasons(db.session)
-    db.session.commit()
     earlier = [{"number": r.number, "status": r.status, "created_at": r.created_at,
                 "link": url_for("shopper.status", number=r.number, k=access_key(r.number))}
                for r in service.returns_of_order(db.session, order)]
@@ -155,7 +153,6 @@ def quote():
     """The expected refund for the current selection (an htmx fragment)."""
     order = _order()
     breakdown, problems = service.quote_return(db.session, order, _selection_from_form(order))
-    db.session.commit()  # only the first-use policy and reason list, if any
     return render_template("shopper/_quote.html", breakdown=breakdown,
                            problems=[problem_text(p) for p in problems], currency=order.currency,
                            rows=text.component_rows(breakdown.components(), order.currency)
@@ -245,7 +242,6 @@ def confirm():
         db.session.rollback()
         return render_template("shopper/items.html", **_items_context(order, req.lines, [
             _("Some of these items were just returned in another session.")])), 409
-    db.session.commit()
     session.pop("shopper_choice", None)
     return redirect(url_for("shopper.status", number=rma.number, k=access_key(rma.number)))
 

@@ -145,7 +145,6 @@ def enroll():
         except AuthError:
             error = _("This enrolment link is not valid. Ask HQ for a new one.")
         else:
-            db.session.commit()
             response = make_response(redirect(url_for("store.login")))
             response.set_cookie(DEVICE_COOKIE, token, max_age=5 * 365 * 24 * 3600,
                                 httponly=True, samesite="Lax", secure=request.is_secure)
@@ -164,11 +163,9 @@ def login():
             user = authenticate_pin(db.session, store.id, request.form.get("staff_number", ""),
                                     request.form.get("pin", ""))
         except AuthError:
-            db.session.commit()  # the failed attempt counts towards the lock-out
             error = _("Staff number or PIN is wrong, or locked for 15 minutes after too many "
                       "wrong PINs (a supervisor can unlock it).")
         else:
-            db.session.commit()
             session.clear()
             login_user(user)
             nxt = request.args.get("next", "")
@@ -229,7 +226,6 @@ def _open_from_text(text: str):
     except intakes.IntakeConflict as exc:
         db.session.rollback()
         return _scan_error(voucher_problem(exc.code), 409)
-    db.session.commit()
     return redirect(url_for("store.intake", intake_id=intake.id, offsite=int(offsite)))
 
 
@@ -351,7 +347,6 @@ def unit_photo(intake_id: int, unit_id: int):
         db.session.rollback()
         context = _unit_context(intake, unit_id)
         return render_template("store/unit.html", photo_error=str(exc), **context), 422
-    db.session.commit()
     return redirect(url_for("store.unit", intake_id=intake.id, unit_id=unit_id), 303)
 
 
@@ -388,7 +383,6 @@ def complete(intake_id: int):
             supervisor = authenticate_pin(db.session, intake.store_id, staff,
                                           request.form.get("supervisor_pin", ""))
         except AuthError as exc:
-            db.session.commit()  # the failed attempt counts towards the lock-out
             return _overview(
                 intake, approval_reasons=intakes.pending_approval(db.session, intake),
                 error=_("Too many wrong PINs. Wait 15 minutes.") if exc.code == "locked"

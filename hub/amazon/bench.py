@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.intake.bench import fresh_database
+from hub.database import fresh_database
 
 REDIS_DB_URL = "redis://127.0.0.1:6379/13"
 

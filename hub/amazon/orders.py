@@ -108,4 +108,7 @@ def lookup_from_app(app: Flask, session: Session, order_id: str, with_email: boo
         return None
     accounts = sorted(set(jobs.accounts()) | {tuple(a) for a in
                                               app.config.get("AMAZON_ACCOUNTS") or []})
-    return fetch(session, jobs.connector_for(app), accounts, order_id, with_email, now)
+    order = fetch(session, jobs.connector_for(app), accounts, order_id, with_email, now)
+    if order is not None:
+        session.commit()  # Amazon's copy is kept even if this request then refuses the shopper
+    return order

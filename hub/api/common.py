@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import current_app, g, jsonify, request
 
 from hub.auth.service import AuthError, Principal, authenticate_api_key
 from hub.extensions import db
-from hub.web.errors import Problem
+from hub.web.errors import Problem, voucher_problem  # noqa: F401  (re-exported)
+from hub.web.idempotency import fingerprint, run_once
 
 
 def current_principal() -> Principal:
@@ -123,21 +126,52 @@ def float_arg(name: str, *, lo: float, hi: float, required: bool = False) -> flo
     return value
 
 
-# One answer per voucher fault, whichever endpoint meets it (verify, open an intake, ...):
-# the code is always ``voucher_<fault>``; the status says what kind of fault it is.
-VOUCHER_STATUS = {
-    "malformed": 422,  # not a voucher, or a short code with a typo
-    "bad_signature": 422,  # altered, or not signed by us
-    "unknown_key": 422,  # signed with a key this hub does not have
-    "unknown": 404,  # genuine shape, but no such voucher here
-    "expired": 409,  # a real voucher in a state that refuses the action
-    "cancelled": 409,
-    "already_used": 409,
-    "wrong_store": 409,
-}
+def idempotent(*, ignore: tuple[str, ...] = ()) -> Callable:
+    """Every mutating API call runs at most once per ``Idempotency-Key`` (the header, or
+    ``idempotency_key`` in a JSON body), kept per caller and bound to the request: a retry
+    gets the first answer without a second effect; the same key with another request is
+    refused (422 ``idempotency_key_reused``). ``ignore``: body fields left out of the binding
+    (a supervisor's PIN, which a retry may type again differently)."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            def run() -> tuple[dict, int]:
+                response = current_app.make_response(view(*args, **kwargs))
+                # Kept as the caller read it (plain JSON numbers, not the app's Decimals).
+                return json.loads(response.get_data() or b"{}"), response.status_code
+
+            body, status = run_once(db.session, f"apikey:{g.principal.id}", _key(),
+                                    request_fingerprint(ignore), run)
+            return jsonify(body), status
+
+        return wrapper
+
+    return decorate
 
 
-def voucher_problem(exc) -> Problem:
-    """The Problem for a VoucherError, the same from every endpoint."""
-    return Problem(VOUCHER_STATUS.get(exc.code, 422), f"voucher_{exc.code}",
-                   "Voucher not valid", str(exc), fault=exc.code)
+def _key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if not key and request.is_json:
+        body = request.get_json(silent=True)
+        key = body.get("idempotency_key") if isinstance(body, dict) else None
+    return str(key) if key not in (None, "") else None
+
+
+def request_fingerprint(ignore: tuple[str, ...] = ()) -> str:
+    """What a retry must repeat: method, path, query and content (a JSON body as data, so
+    its spacing does not matter; a form's fields and each file's bytes, not its boundary)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in (*ignore, "idempotency_key")}
+        content = data
+    elif request.files or request.form:
+        content = {"form": sorted(request.form.items(multi=True)),
+                   "files": sorted((name, f.filename, hashlib.sha256(f.read()).hexdigest())
+                                   for name, f in request.files.items(multi=True))}
+        for f in request.files.values():
+            f.seek(0)
+    else:
+        content = request.get_data(as_text=True)
+    return fingerprint(request.method, request.path, request.query_string.decode(), content)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import is_row_id, json_body, read_only, require, voucher_problem
+from hub.api.common import idempotent, is_row_id, json_body, read_only, require
 from hub.audit.service import Actor
 from hub.auth.service import AuthError, authenticate_pin
 from hub.extensions import db, limiter
@@ -20,10 +20,8 @@ from hub.scan import service as scan
 from hub.stores.models import Store
 from hub.stores.service import get_store
 from hub.validation import InvalidInput
-from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
 from hub.web.errors import Problem
-from hub.web.idempotency import fingerprint, run_once
 from hub.web.limits import caller_key
 
 STORE_ROLES = ("clerk", "supervisor", "admin", "hq_ops")
@@ -35,12 +33,6 @@ def _actor() -> Actor:
 
 def _scope() -> str:
     return f"apikey:{g.principal.id}"
-
-
-def _idempotent(run, *parts):
-    body, status = run_once(db.session, _scope(), request.headers.get("Idempotency-Key"),
-                            fingerprint(request.path, *parts), run)
-    return jsonify(body), status
 
 
 def _store(code: str | None) -> Store:
@@ -67,13 +59,10 @@ def _intake(intake_id: int) -> Intake:
     return intake
 
 
-def _conflict(exc: intakes.IntakeConflict) -> Problem:
-    return Problem(409, exc.code, "Conflict", str(exc))
-
-
 @bp.post("/api/v1/intakes")
 @require(*STORE_ROLES)
 @limiter.limit(lambda: current_app.config["RATELIMIT_CODE_LOOKUP_STORE"], key_func=caller_key)
+@idempotent()
 def open_intake():
     """Open (or resume) the intake for a scanned voucher token or a typed short code."""
     body = json_body()
@@ -83,17 +72,10 @@ def open_intake():
                       "Send the scanned voucher text or the short code as 'voucher'.")
     store = _store(body.get("store"))
 
-    def run():
-        try:
-            intake, offsite = intakes.open_intake(
-                db.session, keyring(), text, store, _actor(), api_key_id=g.principal.id)
-        except VoucherError as exc:
-            raise voucher_problem(exc) from None
-        except intakes.IntakeConflict as exc:
-            raise _conflict(exc) from None
-        return intakes.intake_to_dict(db.session, intake), 201
-
-    return _idempotent(run, text, store.code)
+    # A VoucherError or IntakeConflict is answered by the one mapping (hub/web/errors.py).
+    intake, offsite = intakes.open_intake(
+        db.session, keyring(), text, store, _actor(), api_key_id=g.principal.id)
+    return jsonify(intakes.intake_to_dict(db.session, intake)), 201
 
 
 @bp.get("/api/v1/intakes/<int:intake_id>")
@@ -109,6 +91,7 @@ def get_intake(intake_id: int):
 
 @bp.post("/api/v1/intakes/<int:intake_id>/units/<int:unit_id>")
 @require(*STORE_ROLES)
+@idempotent()
 def record_unit(intake_id: int, unit_id: int):
     """Record reception, grade, checklist, disposition and the accept/reject decision."""
     body = json_body()
@@ -117,18 +100,13 @@ def record_unit(intake_id: int, unit_id: int):
     if problems:
         raise InvalidInput(problems)
 
-    def run():
-        try:
-            intakes.record_unit(db.session, intake, unit_id, decision, _actor())
-        except intakes.IntakeConflict as exc:
-            raise _conflict(exc) from None
-        return intakes.intake_to_dict(db.session, intake), 200
-
-    return _idempotent(run, body)
+    intakes.record_unit(db.session, intake, unit_id, decision, _actor())
+    return jsonify(intakes.intake_to_dict(db.session, intake)), 200
 
 
 @bp.post("/api/v1/intakes/<int:intake_id>/photos")
 @require(*STORE_ROLES)
+@idempotent()
 def add_photo(intake_id: int):
     """Attach a photo (multipart field 'photo', optional 'unit_id')."""
     intake = _intake(intake_id)
@@ -141,24 +119,20 @@ def add_photo(intake_id: int):
         raise Problem(422, "invalid_unit", "Invalid unit", "'unit_id' must be a unit id.")
     data = upload.read()
 
-    def run():
-        try:
-            stored = photos.store(data, current_app.config["PHOTO_DIR"], utcnow())
-            photo = intakes.add_photo(db.session, intake, int(unit_raw) if unit_raw else None,
-                                      stored, _actor())
-        except photos.PhotoError as exc:
-            raise Problem(422, exc.code, "Photo refused", str(exc)) from None
-        except intakes.IntakeConflict as exc:
-            raise _conflict(exc) from None
-        return {"id": photo.id, "unit_id": photo.return_line_id, "width": photo.width,
-                "height": photo.height, "size_bytes": photo.size_bytes,
-                "sha256": photo.sha256}, 201
-
-    return _idempotent(run, unit_raw, fingerprint(data))
+    try:
+        stored = photos.store(data, current_app.config["PHOTO_DIR"], utcnow())
+        photo = intakes.add_photo(db.session, intake, int(unit_raw) if unit_raw else None,
+                                  stored, _actor())
+    except photos.PhotoError as exc:
+        raise Problem(422, exc.code, "Photo refused", str(exc)) from None
+    return {"id": photo.id, "unit_id": photo.return_line_id, "width": photo.width,
+            "height": photo.height, "size_bytes": photo.size_bytes,
+            "sha256": photo.sha256}, 201
 
 
 @bp.post("/api/v1/intakes/<int:intake_id>/complete")
 @require(*STORE_ROLES)
+@idempotent(ignore=("supervisor",))
 def complete_intake(intake_id: int):
     """Complete: consumes the voucher and creates the refund intent. When the policy asks for
     approval, send the supervisor's staff number and PIN ('supervisor')."""
@@ -169,39 +143,27 @@ def complete_intake(intake_id: int):
         raise Problem(422, "invalid_supervisor", "Invalid supervisor",
                       "'supervisor' is an object: {\"staff_number\": ..., \"pin\": ...}.")
 
-    def run():
-        supervisor = None
-        if isinstance(supervisor_login, dict):
-            try:
-                supervisor = authenticate_pin(db.session, intake.store_id,
-                                              str(supervisor_login.get("staff_number", "")),
-                                              str(supervisor_login.get("pin", "")))
-            except AuthError as exc:
-                db.session.commit()  # keep the failed-attempt count (lock-out)
-                raise Problem(403, "supervisor_" + exc.code, "Supervisor not recognised",
-                              str(exc)) from None
+    supervisor = None
+    if isinstance(supervisor_login, dict):
         try:
-            done = intakes.complete(db.session, intake, _actor(), supervisor=supervisor)
-        except intakes.ApprovalRequired as exc:
-            raise Problem(403, "approval_required", "Supervisor approval required", str(exc),
-                          reasons=exc.reasons) from None
-        except intakes.IntakeConflict as exc:
-            raise _conflict(exc) from None
-        return intakes.intake_to_dict(db.session, done.intake), 200
-
-    return _idempotent(run, {k: v for k, v in body.items() if k != "supervisor"})
+            supervisor = authenticate_pin(db.session, intake.store_id,
+                                          str(supervisor_login.get("staff_number", "")),
+                                          str(supervisor_login.get("pin", "")))
+        except AuthError as exc:
+            raise Problem(403, "supervisor_" + exc.code, "Supervisor not recognised",
+                          str(exc)) from None
+    done = intakes.complete(db.session, intake, _actor(), supervisor=supervisor)
+    return jsonify(intakes.intake_to_dict(db.session, done.intake)), 200
 
 
 @bp.post("/api/v1/intakes/<int:intake_id>/abandon")
 @require(*STORE_ROLES)
+@idempotent()
 def abandon_intake(intake_id: int):
     intake = _intake(intake_id)
 
-    def run():
-        try:
-            intakes.abandon(db.session, intake, _actor())
-        except TransitionError as exc:
-            raise Problem(409, "intake_closed", "Conflict", str(exc)) from None
-        return {"id": intake.id, "status": intake.status}, 200
-
-    return _idempotent(run)
+    try:
+        intakes.abandon(db.session, intake, _actor())
+    except TransitionError as exc:
+        raise Problem(409, "intake_closed", "Conflict", str(exc)) from None
+    return jsonify({"id": intake.id, "status": intake.status}), 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from hub.api import bp
-from hub.api.common import json_body, require
+from hub.api.common import idempotent, json_body, require
 from hub.audit.service import Actor
 from hub.extensions import db
 from hub.orders import service
@@ -13,12 +13,12 @@ from hub.web.errors import Problem
 
 @bp.post("/api/v1/orders")
 @require("admin", "hq_ops")
+@idempotent()
 def upsert_order():
     """Create or update an order (any channel) that shoppers can then return against."""
     principal = g.principal
     order, created = service.upsert_order(db.session, json_body(),
                                           actor=Actor("api_key", principal.id, principal.label))
-    db.session.commit()
     return jsonify(service.order_to_dict(order)), 201 if created else 200
 
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import int_arg, require
+from hub.api.common import idempotent, int_arg, require
 from hub.audit.service import Actor
 from hub.extensions import db
 from hub.hq.access import Scope
@@ -46,6 +46,7 @@ def list_outbox():
 
 @bp.post("/api/v1/outbox/<int:message_id>/replay")
 @require("admin", "hq_ops")
+@idempotent()
 def replay_outbox(message_id: int):
     """Put a dead or failed message back in line; audited."""
     principal = g.principal
@@ -57,5 +58,4 @@ def replay_outbox(message_id: int):
         status = 404 if exc.code == "message_not_found" else 409
         raise Problem(status, exc.code, "Nothing to replay" if status == 409 else
                       "Message not found", str(exc)) from exc
-    db.session.commit()
     return jsonify(message_to_dict(message))

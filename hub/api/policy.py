@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import json_body, require
+from hub.api.common import idempotent, json_body, require
 from hub.audit.service import Actor
 from hub.extensions import db
 from hub.policy import service
@@ -20,7 +20,6 @@ def _actor() -> Actor:
 @require()
 def get_policy():
     version = service.current_policy(db.session)
-    db.session.commit()
     return jsonify(service.policy_to_dict(version))
 
 
@@ -45,12 +44,12 @@ def get_policy_version(number: int):
 
 @bp.put("/api/v1/policy")
 @require("admin")
+@idempotent()
 def publish_policy():
     """Publish a new policy version (returns already authorised keep theirs)."""
     body = json_body()
     version = service.publish_policy(db.session, body.get("document"),
                                      note=str(body.get("note", "")), actor=_actor())
-    db.session.commit()
     return jsonify(service.policy_to_dict(version)), 201
 
 
@@ -65,17 +64,18 @@ def list_blocklist():
 
 @bp.post("/api/v1/blocklist")
 @require("admin", "hq_ops")
+@idempotent()
 def add_blocklist_entry():
     body = json_body()
     entry = service.add_block(db.session, current_app.config["SECRET_KEY"],
                               kind=str(body.get("kind", "")), value=str(body.get("value", "")),
                               reason=str(body.get("reason", "")), actor=_actor())
-    db.session.commit()
     return jsonify(service.block_to_dict(entry)), 201
 
 
 @bp.delete("/api/v1/blocklist/<int:entry_id>")
 @require("admin", "hq_ops")
+@idempotent()
 def remove_blocklist_entry(entry_id: int):
     entry = db.session.get(BlocklistEntry, entry_id)
     if entry is None or entry.removed_at is not None:
@@ -83,5 +83,4 @@ def remove_blocklist_entry(entry_id: int):
                       f"No active blocklist entry {entry_id}.")
     body = json_body()
     service.remove_block(db.session, entry, reason=str(body.get("reason", "")), actor=_actor())
-    db.session.commit()
     return jsonify(service.block_to_dict(entry))

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from flask import Response, current_app, g, jsonify, request
+import sqlalchemy as sa
+from flask import Response, current_app, g, jsonify
 
 from hub.api import bp
-from hub.api.common import json_body, read_only, require, voucher_problem
+from hub.api.common import idempotent, json_body, read_only, require, voucher_problem
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
 from hub.orders.models import Order
@@ -16,7 +17,6 @@ from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
 from hub.vouchers.models import Voucher
 from hub.web.errors import Problem
-from hub.web.idempotency import fingerprint, run_once
 from hub.web.limits import caller_key
 
 INTEGRATORS = ("admin", "hq_ops")
@@ -36,7 +36,8 @@ def _lookup_limit() -> str:
 
 
 def _rma(number: str) -> ReturnAuthorization:
-    rma = db.session.query(ReturnAuthorization).filter_by(number=number.upper()).one_or_none()
+    rma = db.session.scalar(sa.select(ReturnAuthorization).where(
+        ReturnAuthorization.number == number.upper()))
     if rma is None:
         raise Problem(404, "return_not_found", "Return not found", f"No return {number!r}.")
     return rma
@@ -44,6 +45,7 @@ def _rma(number: str) -> ReturnAuthorization:
 
 @bp.post("/api/v1/returns")
 @require(*INTEGRATORS)
+@idempotent()
 def create_return():
     """Authorise units of an order for return; answers the RMA with its voucher.
 
@@ -57,32 +59,22 @@ def create_return():
                       f"A return has at most {MAX_LINES} lines; this request has "
                       f"{len(lines)}. Send the rest in another request.",
                       max_lines=MAX_LINES)
-    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
-    key = str(key) if key not in (None, "") else None
-    unkeyed = {k: v for k, v in body.items() if k != "idempotency_key"}
-    answer, status = run_once(db.session, f"apikey:{g.principal.id}", key,
-                              fingerprint(request.path, unkeyed), lambda: _create(body))
+    answer, status = _create(body)
     return jsonify(answer), status
 
 
 def _create(body: dict) -> tuple[dict, int]:
-    order = db.session.query(Order).filter_by(
-        channel=str(body.get("channel") or "amazon-mfn"),
-        external_id=str(body.get("order_id") or "")).one_or_none()
+    order = db.session.scalar(sa.select(Order).where(
+        Order.channel == str(body.get("channel") or "amazon-mfn"),
+        Order.external_id == str(body.get("order_id") or "")))
     if order is None:
         raise Problem(404, "order_not_found", "Order not found",
                       "No order with this channel and order id.")
-    # The key is kept by run_once, per caller; the return itself carries none (a key of the
+    # The key is kept by @idempotent, per caller; the return itself carries none (a key of the
     # return's own would be global, and another caller's equal key would find this return).
     req = service.parse_request({**body, "source": "api", "idempotency_key": None}, order)
-    try:
-        rma = service.create_return(db.session, order, req, actor=_actor(), keyring=keyring(),
+    rma = service.create_return(db.session, order, req, actor=_actor(), keyring=keyring(),
                                     secret=current_app.config["SECRET_KEY"])
-    except service.ReturnConflict:
-        db.session.rollback()
-        raise Problem(409, "units_taken", "Units already being returned",
-                      "Another request authorised these units first; fetch the order again."
-                      ) from None
     db.session.flush()
     return service.return_to_dict(db.session, rma), 201
 
@@ -95,6 +87,7 @@ def get_return(number: str):
 
 @bp.post("/api/v1/returns/<number>/cancel")
 @require(*INTEGRATORS)
+@idempotent()
 def cancel_return(number: str):
     rma = _rma(number)
     try:
@@ -103,7 +96,6 @@ def cancel_return(number: str):
         raise Problem(409, "not_cancellable", "Return cannot be cancelled",
                       f"The return is {exc.current}; only issued returns can be cancelled "
                       "(before drop-off).") from None
-    db.session.commit()
     return jsonify(service.return_to_dict(db.session, rma))
 
 
@@ -130,7 +122,7 @@ def verify_voucher(code: str):
 @bp.get("/api/v1/returns/<number>/voucher.<fmt>")
 @require(*INTEGRATORS)
 def voucher_image(number: str, fmt: str):
-    voucher = db.session.query(Voucher).filter_by(rma_id=_rma(number).id).one_or_none()
+    voucher = db.session.scalar(sa.select(Voucher).where(Voucher.rma_id == _rma(number).id))
     if voucher is None or fmt not in ("png", "svg"):
         raise Problem(404, "voucher_not_found", "No voucher", "png or svg of an issued voucher.")
     token = voucher.token

@@ -6,7 +6,7 @@ import json
 from flask import g, jsonify, request
 
 from hub.api import bp
-from hub.api.common import int_arg, require
+from hub.api.common import idempotent, int_arg, require
 from hub.audit.service import Actor
 from hub.extensions import db
 from hub.stores import service
@@ -45,6 +45,7 @@ def get_store(code: str):
 
 @bp.post("/api/v1/stores/import")
 @require("admin")
+@idempotent()
 def import_stores():
     """Import a CSV or JSON store export: multipart ``file``, or the raw body as text/csv or
     application/json. ``column_map`` (JSON object, our field -> their header) is optional."""
@@ -54,7 +55,6 @@ def import_stores():
     actor = Actor("api_key", principal.id, principal.label)
     summary = service.import_stores(db.session, io.StringIO(text), fmt=fmt, actor=actor,
                                     column_map=column_map)
-    db.session.commit()
     return jsonify(summary.as_dict()), 200
 
 

@@ -128,7 +128,8 @@ def create_user(session: Session, *, name: str, role: str, email: str | None = N
     return user
 
 
-def _check_secret(user: User | None, stored: str | None, presented: str, now) -> User:
+def _check_secret(session: Session, user: User | None, stored: str | None, presented: str,
+                  now) -> User:
     """Verify a secret with lock-out after repeated failures. One answer for an unknown user,
     a wrong secret and a locked account, after the same work, so that neither the answer nor
     its timing tells an attacker whether an account exists or was locked."""
@@ -142,6 +143,9 @@ def _check_secret(user: User | None, stored: str | None, presented: str, now) ->
         user.failed_attempts += 1
         if user.failed_attempts >= MAX_FAILED_ATTEMPTS:
             user.locked_until, user.failed_attempts = now + LOCKOUT, 0
+        # The request fails and its unit of work is rolled back; the attempt must still count
+        # towards the lock-out, so it is committed here (callers authenticate before writing).
+        session.commit()
         raise AuthError("bad_credentials", "wrong sign-in details")
     user.failed_attempts, user.locked_until, user.last_login_at = 0, None, now
     return user
@@ -149,13 +153,13 @@ def _check_secret(user: User | None, stored: str | None, presented: str, now) ->
 
 def authenticate_password(session: Session, email: str, password: str) -> User:
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
-    return _check_secret(user, user.password_hash if user else None, password, utcnow())
+    return _check_secret(session, user, user.password_hash if user else None, password, utcnow())
 
 
 def authenticate_pin(session: Session, store_id: int, staff_number: str, pin: str) -> User:
     user = session.scalar(sa.select(User).where(User.store_id == store_id,
                                                 User.staff_number == staff_number.strip()))
-    return _check_secret(user, user.pin_hash if user else None, pin, utcnow())
+    return _check_secret(session, user, user.pin_hash if user else None, pin, utcnow())
 
 
 def user_principal(user: User) -> Principal:

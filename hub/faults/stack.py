@@ -21,8 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import sqlalchemy as sa
 
+from hub.database import fresh_database
 from hub.faults.proxy import TcpProxy
-from hub.intake.bench import fresh_database  # benches share one scratch-database helper
 
 HOMING = str(Path(sys.executable).with_name("homing"))
 APP_NAME = "homing-faults"  # the campaign's own PostgreSQL sessions, spared by backend kills

@@ -120,9 +120,8 @@ def insert(session: Session, returns: Sequence[SampleReturn], *, batch: int = 20
            progress: Callable[[int], None] | None = None) -> None:
     """Write the plan: order, order line, authorisation, units, voucher, intake and refund
     per return, in batches (RETURNING gives the ids in parameter order)."""
-    from hub.policy.service import current_policy, ensure_reasons
+    from hub.policy.service import current_policy
 
-    ensure_reasons(session)
     policy = current_policy(session)
     for start in range(0, len(returns), batch):
         _insert_batch(session, returns[start:start + batch], policy)

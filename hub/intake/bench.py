@@ -48,15 +48,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fresh_database(admin_url: str, name: str) -> str:
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 def prepare(database_url: str, n: int, progress: Callable[[int, int], None] | None) -> dict:
     """Migrate, seed the demo stores, issue ``n`` returns to one store and open their
     intakes. Returns the API key and the request paths wrk cycles through."""

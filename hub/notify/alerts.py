@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
+from hub import unit_of_work
 from hub.extensions import db
 from hub.jobs.deadlines import Overdue, overdue
 from hub.jobs.runner import job_row, periodic
@@ -94,6 +95,5 @@ def overdue_alerts(app: Flask) -> None:
     address = app.config.get("ALERT_EMAIL") or app.config.get("HQ_ALERT_EMAIL")
     if not address:
         return
-    with app.app_context():
+    with unit_of_work.job(app):
         send_alerts(db.session, address, utcnow(), redis=redis_connection(app))
-        db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit.service import Actor, record
 from hub.models import utcnow
-from hub.policy.document import default_policy, validate_policy
+from hub.policy.document import validate_policy
 from hub.policy.models import BlocklistEntry, PolicyVersion, ReturnReason
 from hub.text import N_
 from hub.validation import InvalidInput
@@ -35,15 +35,6 @@ REASONS = (
 )
 
 
-def ensure_reasons(session: Session) -> None:
-    existing = set(session.scalars(sa.select(ReturnReason.code)))
-    for position, (code, parent, label, fault) in enumerate(REASONS):
-        if code not in existing:
-            session.add(ReturnReason(code=code, parent_code=parent, label=label,
-                                     seller_fault=fault, position=position))
-    session.flush()
-
-
 def leaf_reasons(session: Session) -> list[ReturnReason]:
     """Reasons a shopper can pick: active ones without children."""
     reasons = session.scalars(sa.select(ReturnReason).where(ReturnReason.active)
@@ -52,14 +43,16 @@ def leaf_reasons(session: Session) -> list[ReturnReason]:
     return [r for r in reasons if r.code not in parents]
 
 
+class NoPolicy(LookupError):
+    """The database has no policy: it was not created by `homing db upgrade`."""
+
+
 def current_policy(session: Session) -> PolicyVersion:
-    """The newest policy version; version 1 (the defaults) is published on first use."""
+    """The newest policy version (version 1, the defaults, is installed by the upgrade)."""
     latest = session.scalar(sa.select(PolicyVersion).order_by(PolicyVersion.version.desc())
                             .limit(1))
     if latest is None:
-        latest = PolicyVersion(version=1, document=default_policy(), note="defaults")
-        session.add(latest)
-        session.flush()
+        raise NoPolicy("no return policy in the database; run `homing db upgrade`")
     return latest
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from hub import unit_of_work
 from hub.audit.models import AuditEvent
 from hub.audit.service import SYSTEM, record
 from hub.extensions import db
@@ -85,6 +86,5 @@ def send_hq_alert(session: Session, message) -> None:
 
 @periodic("refund-sla", every_seconds=900)
 def refund_sla(app: Flask) -> None:
-    with app.app_context():
+    with unit_of_work.job(app):
         remind(db.session)
-        db.session.commit()

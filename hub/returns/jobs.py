@@ -9,6 +9,7 @@ import logging
 from flask import Flask
 
 import hub.returns.completion  # noqa: F401  (a refund's final status completes its return)
+from hub import unit_of_work
 from hub.extensions import db
 from hub.jobs.runner import periodic
 from hub.returns.service import expire_due
@@ -18,8 +19,7 @@ log = logging.getLogger(__name__)
 
 @periodic("expire-returns", every_seconds=300)
 def expire_returns(app: Flask) -> None:
-    with app.app_context():
+    with unit_of_work.job(app):
         count = expire_due(db.session)
-        db.session.commit()
         if count:
             log.info("expired %d returns", count)

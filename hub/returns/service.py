@@ -32,6 +32,7 @@ from hub.refunds.engine import (
     RefundRules,
     ReturnedUnit,
 )
+from hub.refunds.service import REFUND_DUE_AFTER
 from hub.returns import actions as return_actions
 from hub.returns.eligibility import (
     LineEligibility,
@@ -54,7 +55,6 @@ from hub.vouchers.models import Voucher
 LIVE = ("awaiting", "received")
 # Amazon expects a seller-fulfilled return refunded within two business days of receipt;
 # the shopper's refund clock counts two calendar days from drop-off (the stricter reading).
-REFUND_DUE_AFTER = timedelta(days=2)
 SIZE_ORDER = ("small", "medium", "large", "bulky")
 
 
@@ -265,11 +265,7 @@ def quote_return(session: Session, order: Order, lines: Mapping[int, list[str]],
 
 
 def shopper_reasons(session: Session) -> dict[str, ReturnReason]:
-    leaves = policy_service.leaf_reasons(session)
-    if not leaves:  # first use: publish the standard reason list
-        policy_service.ensure_reasons(session)
-        leaves = policy_service.leaf_reasons(session)
-    return {r.code: r for r in leaves}
+    return {r.code: r for r in policy_service.leaf_reasons(session)}
 
 
 def origin_for(req: ReturnRequest, order: Order) -> tuple[float, float] | None:

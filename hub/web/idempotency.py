@@ -25,11 +25,10 @@ def fingerprint(*parts: object) -> str:
 
 def run_once(session: Session, scope: str, key: str | None, request_hash: str,
              run: Callable[[], tuple[dict, int]]) -> tuple[dict, int]:
-    """Run ``run`` (which must not commit) at most once per (scope, key), then commit."""
+    """Run ``run`` at most once per (scope, key). The answer is kept in the request's unit of
+    work, so it is committed with the effects or not at all."""
     if not key:
-        body, status = run()
-        session.commit()
-        return body, status
+        return run()
     if len(key) > MAX_KEY_LENGTH:
         raise Problem(400, "invalid_idempotency_key", "Invalid Idempotency-Key",
                       f"An Idempotency-Key has at most {MAX_KEY_LENGTH} characters.")
@@ -40,8 +39,10 @@ def run_once(session: Session, scope: str, key: str | None, request_hash: str,
     session.add(IdempotencyRecord(scope=scope, key=key, request_hash=request_hash,
                                   status_code=status, body=body))
     try:
-        session.commit()
-    except IntegrityError:  # the same key raced us and won: answer what it answered
+        # A concurrent request with the same key holds its row until it commits; this insert
+        # waits for it, then fails, and we answer what that one answered.
+        session.flush()
+    except IntegrityError:
         session.rollback()
         stored = _stored(session, scope, key, request_hash)
         if stored is None:

@@ -71,7 +71,6 @@ def store_page(code: str):
         except InvalidInput as exc:
             fail_flash(exc)
         else:
-            db.session.commit()
             flash(_("Store saved."), "ok")
         return redirect(url_for("hq.store_page", code=code))
     return render_template("hq/store.html", store=store,
@@ -89,7 +88,6 @@ def stores_import():
     fmt = "json" if upload.filename.lower().endswith(".json") else "csv"
     text = upload.read().decode("utf-8-sig", errors="replace")
     summary = import_stores(db.session, io.StringIO(text), fmt=fmt, actor=g.actor)
-    db.session.commit()
     flash(summary.line(), "ok" if not summary.errors else "warn")
     for error in summary.errors[:10]:
         flash(_("Line %(line)s: %(reason)s", line=error.line, reason=error.reason), "bad")
@@ -112,7 +110,6 @@ def policy_page():
             db.session.rollback()
             errors = exc.errors
         else:
-            db.session.commit()
             flash(_("Policy version %(v)s is live. Returns already issued keep theirs.",
                     v=version.version), "ok")
             return redirect(url_for("hq.policy_page"))
@@ -159,7 +156,6 @@ def _people_action(run, done: str):
     except InvalidInput as exc:
         fail_flash(exc)
     else:
-        db.session.commit()
         flash(done, "ok")
         if isinstance(result, str):
             # A new key or enrolment link: shown in this response only, never stored (not
@@ -263,7 +259,6 @@ def blocklist_page():
         except InvalidInput as exc:
             fail_flash(exc)
         else:
-            db.session.commit()
             flash(_("Added to the blocklist."), "ok")
         return redirect(url_for("hq.blocklist_page"))
     entries = db.session.scalars(sa.select(BlocklistEntry)
@@ -280,7 +275,6 @@ def remove_block(entry_id: int):
     except InvalidInput as exc:
         fail_flash(exc)
     else:
-        db.session.commit()
         flash(_("Removed from the blocklist."), "ok")
     return redirect(url_for("hq.blocklist_page"))
 

@@ -31,7 +31,6 @@ def login():
             user = authenticate_password(db.session, request.form.get("email", ""),
                                          request.form.get("password", ""))
         except AuthError:
-            db.session.commit()  # the failed attempt counts towards the lock-out
             error = _("E-mail or password is wrong, or the account is locked for 15 minutes "
                       "after too many failed attempts (an admin can unlock it).")
         else:
@@ -41,7 +40,6 @@ def login():
             else:
                 audit.record(db.session, Actor("user", user.id, user.name, user.store_id),
                              "user.signed_in", "user", user.id)
-                db.session.commit()
                 session.clear()
                 login_user(user)
                 nxt = request.args.get("next", "")

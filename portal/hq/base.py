@@ -18,7 +18,6 @@ from flask import (
     current_app,
     flash,
     g,
-    render_template,
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -29,7 +28,7 @@ from hub.audit.service import Actor
 from hub.auth.models import User
 from hub.extensions import db
 from hub.hq import dashboard, detail
-from hub.hq.access import HQ_ROLES, Forbidden, Scope
+from hub.hq.access import HQ_ROLES, Scope
 from hub.validation import InvalidInput
 from hub.web.i18n import money
 from hub.web.session import require_role
@@ -52,13 +51,6 @@ def hq_required(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(exc: Forbidden):
-    db.session.rollback()
-    return render_template("error.html", status=403, title=_("Not allowed"),
-                           detail=_("Your role cannot do this.")), 403
 
 
 @bp.app_template_filter("hours")

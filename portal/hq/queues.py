@@ -83,7 +83,6 @@ def queue_action(run, done: str, back: str = "hq.queues_page"):
         db.session.rollback()
         flash(str(exc), "bad")
     else:
-        db.session.commit()
         flash(done, "ok")
     return redirect(url_for(back))
 

@@ -30,7 +30,7 @@ def emu(sandbox):
 def scratch_database(pg_url):
     """A database of the test's own, for what the savepoint harness cannot show: other
     processes and committed data. Dropped afterwards (with any connection still open)."""
-    from hub.intake.bench import fresh_database
+    from hub.database import fresh_database
 
     admin = pg_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     name = f"homing_test_{uuid.uuid4().hex[:8]}"

@@ -12,8 +12,8 @@ import signal
 import sys
 
 from hub.amazon import jobs
-from hub.amazon.bench import _app
 from hub.amazon.connector import Connector
+from tests.support.apps import sandbox_app
 
 
 def _die(self, feed_id: str) -> None:
@@ -23,5 +23,5 @@ def _die(self, feed_id: str) -> None:
 if __name__ == "__main__":
     database_url, endpoint = sys.argv[1], sys.argv[2]
     Connector.after_create_feed = _die
-    jobs.push_refunds(_app(database_url, None, endpoint, 1.0))
+    jobs.push_refunds(sandbox_app(database_url, endpoint))
     sys.exit("the push finished without reaching createFeed")

@@ -462,9 +462,9 @@ def test_a_worker_process_killed_after_create_feed_submits_once(scratch_database
     """The same crash as above, for real: another process, its own database connection,
     killed with SIGKILL after createFeed. Its transaction dies with it; the next run (here,
     in this process) finds the feed at Amazon and never sends a second one."""
-    from hub.amazon.bench import _app
+    from tests.support.apps import sandbox_app
 
-    app = _app(scratch_database, None, sandbox.url, 1.0)
+    app = sandbox_app(scratch_database, sandbox.url)
     _kill_and_resume(app, scratch_database, sandbox, emu)
 
 

@@ -70,3 +70,17 @@ def test_every_status_check_allows_exactly_its_machines_states(app):
     for (table, column), machine in machines.items():
         definition = checks[(table, f"ck_{table}_{column}")]
         assert set(re.findall(r"'(\w+)'", definition)) == set(machine), (table, column)
+
+
+def test_the_upgrade_installs_the_default_policy_and_reasons_so_reads_write_nothing(
+        client, session, api_key):
+    from hub.policy.models import PolicyVersion, ReturnReason
+    from hub.policy.service import REASONS
+
+    before = (session.scalar(sa.select(sa.func.count()).select_from(PolicyVersion)),
+              session.scalar(sa.select(sa.func.count()).select_from(ReturnReason)))
+    assert before == (1, len(REASONS))
+    response = client.get("/api/v1/policy", headers=api_key("admin"))
+    assert response.status_code == 200 and response.json["version"] == 1
+    assert (session.scalar(sa.select(sa.func.count()).select_from(PolicyVersion)),
+            session.scalar(sa.select(sa.func.count()).select_from(ReturnReason))) == before

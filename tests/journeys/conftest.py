@@ -232,7 +232,7 @@ def _scratch_database() -> tuple[str, Callable[[], None]]:
     import psycopg
     import sqlalchemy as sa
 
-    from hub.intake.bench import fresh_database
+    from hub.database import fresh_database
 
     try:
         psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()

@@ -26,7 +26,7 @@ PURE = {
     "hub.policy.risk", "hub.refunds.engine", "hub.refunds.states", "hub.returns.eligibility",
     "hub.returns.states", "hub.stores.geo", "hub.stores.hours", "hub.stores.importing",
     "hub.stores.routing", "hub.stores.zones", "hub.vouchers.crypto", "hub.vouchers.render",
-    "hub.vouchers.states",
+    "hub.vouchers.states", "hub.machine", "hub.outbox.states", "hub.ledger.states",
 }
 IMPURE_LIBRARIES = ("flask", "flask_sqlalchemy", "flask_babel", "flask_login", "flask_wtf",
                     "flask_limiter", "flask_migrate", "sqlalchemy", "werkzeug", "rq", "redis",
@@ -122,3 +122,32 @@ def test_a_forbidden_import_is_caught(module, imported, broken):
 
 def test_every_pure_module_exists():
     assert {m for m in PURE if not (ROOT / (m.replace(".", "/") + ".py")).exists()} == set()
+
+
+_ENDS_A_BLOCK = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def unreachable(source: str) -> list[int]:
+    """Lines of statements that follow a return, raise, continue or break in the same block."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            for before, after in zip(block, block[1:], strict=False):
+                if isinstance(before, _ENDS_A_BLOCK):
+                    found.append(after.lineno)
+    return found
+
+
+def test_the_product_has_no_unreachable_code():
+    files = sorted(ROOT.glob("hub/**/*.py")) + sorted(ROOT.glob("portal/**/*.py"))
+    found = {str(p.relative_to(ROOT)): unreachable(p.read_text(encoding="utf-8"))
+             for p in files}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_unreachable_code_is_found():
+    assert unreachable("def f(x):\n    return x\n    x += 1\n") == [3]
+    assert unreachable("for i in x:\n    if i:\n        continue\n    print(i)\n") == []
