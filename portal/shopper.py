@@ -11,7 +11,6 @@ from __future__ import annotations
 import hmac
 import time
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
@@ -29,11 +28,10 @@ from flask_babel import gettext as _
 from hub.amazon import orders as amazon_orders
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
-from hub.intake.models import Intake
 from hub.models import utcnow
 from hub.orders.models import Order
 from hub.policy import service as policy_service
-from hub.refunds.models import Refund
+from hub.returns import queries as returns_queries
 from hub.returns import service
 from hub.returns.models import ReturnAuthorization
 from hub.returns.status import OPEN_REFUND, status_of
@@ -43,7 +41,6 @@ from hub.stores.routing import coordinates
 from hub.validation import InvalidInput
 from hub.vouchers import render
 from hub.vouchers.keys import keyring
-from hub.vouchers.models import Voucher
 from hub.web.i18n import problem_text
 from portal import shopper_text as text
 
@@ -249,8 +246,7 @@ def confirm():
 def _rma_for_status(number: str) -> ReturnAuthorization:
     if not hmac.compare_digest(request.args.get("k", ""), access_key(number)):
         abort(404)
-    rma = db.session.scalar(sa.select(ReturnAuthorization)
-                            .where(ReturnAuthorization.number == number))
+    rma = returns_queries.by_number(db.session, number)
     if rma is None:
         abort(404)
     return rma
@@ -260,10 +256,8 @@ def _rma_for_status(number: str) -> ReturnAuthorization:
 def status(number: str):
     rma = _rma_for_status(number)
     data = service.return_to_dict(db.session, rma)
-    intake = db.session.scalar(sa.select(Intake).where(Intake.rma_id == rma.id,
-                                                       Intake.status == "completed"))
-    refunds = list(db.session.scalars(sa.select(Refund).where(Refund.rma_id == rma.id)
-                                      .order_by(Refund.id)))
+    intake = returns_queries.completed_intake(db.session, rma)
+    refunds = returns_queries.refunds_of(db.session, rma)
     due = min((r.due_at for r in refunds if r.status in OPEN_REFUND + ("failed",) and r.due_at),
               default=None)
     state = status_of(rma, intake, refunds, due)
@@ -289,7 +283,7 @@ def _units_with_ids(data: dict, rma: ReturnAuthorization) -> list[dict]:
 @bp.get("/r/<number>/qr.<fmt>")
 def qr(number: str, fmt: str):
     rma = _rma_for_status(number)
-    voucher = db.session.scalar(sa.select(Voucher).where(Voucher.rma_id == rma.id))
+    voucher = returns_queries.voucher_of(db.session, rma)
     if voucher is None or fmt not in ("png", "svg"):
         abort(404)
     body = render.qr_png(voucher.token) if fmt == "png" else render.qr_svg(voucher.token)

@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -40,6 +39,7 @@ from hub.intake.models import Intake, Photo
 from hub.models import utcnow
 from hub.orders.models import OrderLine
 from hub.policy.service import REASONS
+from hub.returns import queries as returns_queries
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.returns.states import TransitionError
 from hub.stores.models import Store
@@ -459,8 +459,8 @@ def receipt(intake_id: int):
 @clerk_required
 def today():
     summary = intakes.today(db.session, g.store)
-    rmas = {r.id: r for r in db.session.scalars(sa.select(ReturnAuthorization).where(
-        ReturnAuthorization.id.in_([i.rma_id for i in summary["intakes"] + summary["waiting"]])))}
+    rmas = returns_queries.by_ids(
+        db.session, {i.rma_id for i in summary["intakes"] + summary["waiting"]})
     return render_template("store/today.html", store=g.store, summary=summary, rmas=rmas)
 
 

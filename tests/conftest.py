@@ -14,9 +14,17 @@ import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from hub import create_app
 from hub.extensions import db
+
+# Property tests judge what is generated, not how fast: on a loaded 2-core machine (CI, or the
+# whole suite beside a benchmark) generation can be slow without anything being wrong.
+hypothesis_settings.register_profile(
+    "homing", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("homing")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("HOMING_TEST_PG_ADMIN_URL",

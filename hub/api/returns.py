@@ -8,6 +8,7 @@ from hub.api.common import idempotent, json_body, read_only, require, voucher_pr
 from hub.audit.service import Actor
 from hub.extensions import db, limiter
 from hub.orders.models import Order
+from hub.returns import queries as returns_queries
 from hub.returns import service
 from hub.returns.models import ReturnAuthorization
 from hub.returns.states import TransitionError
@@ -15,7 +16,6 @@ from hub.scan import service as scan
 from hub.vouchers import render
 from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
-from hub.vouchers.models import Voucher
 from hub.web.errors import Problem
 from hub.web.limits import caller_key
 
@@ -36,8 +36,7 @@ def _lookup_limit() -> str:
 
 
 def _rma(number: str) -> ReturnAuthorization:
-    rma = db.session.scalar(sa.select(ReturnAuthorization).where(
-        ReturnAuthorization.number == number.upper()))
+    rma = returns_queries.by_number(db.session, number)
     if rma is None:
         raise Problem(404, "return_not_found", "Return not found", f"No return {number!r}.")
     return rma
@@ -122,7 +121,7 @@ def verify_voucher(code: str):
 @bp.get("/api/v1/returns/<number>/voucher.<fmt>")
 @require(*INTEGRATORS)
 def voucher_image(number: str, fmt: str):
-    voucher = db.session.scalar(sa.select(Voucher).where(Voucher.rma_id == _rma(number).id))
+    voucher = returns_queries.voucher_of(db.session, _rma(number))
     if voucher is None or fmt not in ("png", "svg"):
         raise Problem(404, "voucher_not_found", "No voucher", "png or svg of an issued voucher.")
     token = voucher.token

@@ -112,26 +112,27 @@ def check_decision(category: str, d: UnitDecision) -> list[dict]:
     if problems:
         return problems
     if d.reception != "received" and d.decision == "accept":
-        fail("decision", "not_received", "a unit that was not handed in cannot be accepted")
+        fail("decision", "not_received", N_("A unit that was not handed in cannot be accepted."))
     if d.decision == "accept":
+        best = best_grade_allowed(category, d.checklist)
         if d.grade not in GRADES:
-            fail("grade", "grade_required", f"grade the unit ({', '.join(GRADES)})")
-        elif GRADES.index(d.grade) < GRADES.index(best_grade_allowed(category, d.checklist)):
+            fail("grade", "grade_required", N_("Grade the unit (%(choices)s)."),
+                 choices=", ".join(GRADES))
+        elif GRADES.index(d.grade) < GRADES.index(best):
             fail("grade", "grade_above_checklist",
-                 f"the checklist allows at best grade {best_grade_allowed(category, d.checklist)}")
+                 N_("The checklist allows at best grade %(grade)s."), grade=best)
         if d.disposition not in DISPOSITIONS:
-            fail("disposition", "disposition_required",
-                 f"choose where the unit goes ({', '.join(DISPOSITIONS)})")
+            fail("disposition", "disposition_required", N_("Choose where the unit goes."))
     elif d.reject_reason not in REJECT_REASONS:
-        fail("reject_reason", "reject_reason_required",
-             f"say why the unit is rejected ({', '.join(REJECT_REASONS)})")
+        fail("reject_reason", "reject_reason_required", N_("Say why the unit is rejected."))
     if d.decision == "reject" and d.reject_reason == "other" and not d.notes.strip():
-        fail("notes", "notes_required", "describe the reason in the notes")
+        fail("notes", "notes_required", N_("Describe the reason in the notes."))
     unknown = set(d.checklist) - {key for key, _, _ in checklist_for(category)}
     if unknown:
-        fail("checklist", "unknown_check", f"unknown checks: {', '.join(sorted(unknown))}")
+        fail("checklist", "unknown_check", N_("Unknown checks: %(checks)s."),
+             checks=", ".join(sorted(unknown)))
     if len(d.notes) > 2000:
-        fail("notes", "too_long", "notes are limited to 2000 characters")
+        fail("notes", "too_long", N_("Notes are limited to 2000 characters."))
     return problems
 
 

@@ -157,5 +157,5 @@ def register_error_handlers(app: Flask) -> None:
         if _is_api():
             return Problem(500, "internal_error", "Internal error",
                            "Something went wrong on our side; nothing was changed.").to_response()
-        return render_template("error.html", status=500, title="Something went wrong",
-                               detail="Nothing was changed. Please try again."), 500
+        title, detail = _page_text(500)
+        return render_template("error.html", status=500, title=title, detail=detail), 500

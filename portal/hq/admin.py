@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import sqlalchemy as sa
 from flask import (
     abort,
     current_app,
@@ -22,6 +21,7 @@ from flask_babel import gettext as _
 from hub.auth.models import ROLES, ApiKey, Device, User
 from hub.extensions import db
 from hub.hq import admin, queues
+from hub.hq import queries as hq_queries
 from hub.jobs.runner import PERIODIC
 from hub.models import utcnow
 from hub.policy.models import BlocklistEntry
@@ -44,13 +44,8 @@ from portal.hq.queues import queue_action
 def stores_page():
     g.scope.require("stores.manage")
     text = request.args.get("q", "").strip()
-    query = sa.select(Store).order_by(Store.code)
-    if text:
-        like = f"%{text}%"
-        query = query.where(sa.or_(Store.code.ilike(like), Store.name.ilike(like),
-                                   Store.city.ilike(like), Store.postal_code.ilike(like)))
     page = max(1, request.args.get("page", 1, type=int))
-    rows = db.session.scalars(query.limit(PAGE + 1).offset((page - 1) * PAGE)).all()
+    rows = hq_queries.stores_matching(db.session, text, page, PAGE)
     return render_template("hq/stores.html", stores=rows[:PAGE], more=len(rows) > PAGE,
                            page=page, q=text)
 
@@ -113,10 +108,7 @@ def policy_page():
             flash(_("Policy version %(v)s is live. Returns already issued keep theirs.",
                     v=version.version), "ok")
             return redirect(url_for("hq.policy_page"))
-    from hub.policy.models import PolicyVersion
-
-    versions = db.session.scalars(sa.select(PolicyVersion)
-                                  .order_by(PolicyVersion.version.desc()).limit(20)).all()
+    versions = hq_queries.recent_policy_versions(db.session)
     return (render_template("hq/policy.html", current=current, text=text, errors=errors,
                             versions=versions), 422 if errors else 200)
 
@@ -129,13 +121,7 @@ def people_page():
 
 def _render_people(secret: str | None = None):
     g.scope.require("users.manage")
-    users = db.session.scalars(sa.select(User).order_by(User.role, User.name).limit(500)).all()
-    keys = db.session.scalars(sa.select(ApiKey).order_by(ApiKey.id.desc()).limit(200)).all()
-    devices = db.session.scalars(sa.select(Device).order_by(Device.id.desc()).limit(200)).all()
-    store_ids = {u.store_id for u in users} | {k.store_id for k in keys} | \
-        {d.store_id for d in devices}
-    stores = {s.id: s for s in db.session.scalars(sa.select(Store).where(
-        Store.id.in_([i for i in store_ids if i])))}
+    users, keys, devices, stores = hq_queries.people(db.session)
     return render_template("hq/people.html", users=users, keys=keys, devices=devices,
                            stores=stores, roles=ROLES, now=utcnow(), secret=secret)
 
@@ -261,8 +247,7 @@ def blocklist_page():
         else:
             flash(_("Added to the blocklist."), "ok")
         return redirect(url_for("hq.blocklist_page"))
-    entries = db.session.scalars(sa.select(BlocklistEntry)
-                                 .order_by(BlocklistEntry.id.desc()).limit(500)).all()
+    entries = hq_queries.blocklist(db.session)
     return render_template("hq/blocklist.html", entries=entries, kinds=BLOCK_KINDS)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import sqlalchemy as sa
 from flask import (
     flash,
     g,
@@ -16,7 +15,7 @@ from flask_babel import gettext as _
 from hub.audit import service as audit
 from hub.extensions import db
 from hub.hq import detail
-from hub.stores.models import Store
+from hub.hq import queries as hq_queries
 from portal.hq.base import (
     PAGE,
     bp,
@@ -55,8 +54,7 @@ def audit_page():
     query = {k: v for k, v in request.args.items() if k not in ("verify", "before")}
     shown = events[:PAGE]
     stores = {e.store_id for e in shown} - {None}
-    zones = dict(db.session.execute(sa.select(Store.id, Store.timezone)
-                                    .where(Store.id.in_(stores))).all()) if stores else {}
+    zones = hq_queries.store_zones(db.session, stores)
     return render_template("hq/audit.html", events=shown, more=len(events) > PAGE,
                            readings=readable(shown), zones=zones, hq_tz=hq_timezone(),
                            returns=detail.subject_returns(db.session, shown),

@@ -10,7 +10,6 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from babel.dates import format_datetime
 from flask import (
     Blueprint,
@@ -25,9 +24,9 @@ from flask_login import current_user
 
 from hub.audit import present
 from hub.audit.service import Actor
-from hub.auth.models import User
 from hub.extensions import db
 from hub.hq import dashboard, detail
+from hub.hq import queries as hq_queries
 from hub.hq.access import HQ_ROLES, Scope
 from hub.validation import InvalidInput
 from hub.web.i18n import money
@@ -117,8 +116,7 @@ def readable(items, *, currency: str = "", units: dict[int, str] | None = None) 
 
     readings = [present.describe(*parts(i), currency=currency) for i in items]
     ids = present.people(readings)
-    names = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))
-                 .all()) if ids else {}
+    names = hq_queries.user_names(db.session, ids)
     units = units or {}
     return [{"title": _(r.title) if r.title in present.ACTIONS.values() else r.title,
              "changes": [(_(c.label) if c.label in present.FIELD_LABELS else c.label,

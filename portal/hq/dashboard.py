@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import (
     flash,
     g,
@@ -14,6 +13,7 @@ from markupsafe import Markup
 
 from hub.extensions import db
 from hub.hq import charts, dashboard
+from hub.hq import queries as hq_queries
 from hub.intake.inspection import DISPOSITION_LABELS
 from hub.models import utcnow
 from portal.hq.base import (
@@ -35,10 +35,9 @@ def figures():
 
 
 def _charts(fig: dashboard.Figures) -> dict[str, Markup]:
-    from hub.policy.models import ReturnReason
 
     reason_labels = {code: _(label) for code, label in
-                     db.session.execute(sa.select(ReturnReason.code, ReturnReason.label))}
+                     hq_queries.reason_labels(db.session).items()}
     return {
         "map": Markup(charts.store_map(
             [charts.MapPoint(s.latitude, s.longitude, s.intakes, f"{s.code} {s.name}")
