@@ -39,6 +39,7 @@ from hub.intake import service as intakes
 from hub.intake.models import Intake, Photo
 from hub.models import utcnow
 from hub.orders.models import OrderLine
+from hub.policy.approvals import ROLE_LABELS
 from hub.policy.service import REASONS
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.returns.states import TransitionError
@@ -67,6 +68,12 @@ def voucher_problem(code: str) -> str:
         "wrong_store": _("This return must be handed in at the store it was issued for."),
         "in_progress_elsewhere": _("This return is being checked in at another counter."),
     }.get(code, _("This return code cannot be used."))
+
+
+def tier_problem(needed: str) -> str:
+    """An approval refused because the approver's tier is too low, naming who may."""
+    return _("Your approval tier does not cover this. Who may approve it: %(who)s.",
+             who=_(ROLE_LABELS.get(needed, needed)))
 
 
 # --- who is at the counter -----------------------------------------------------------------------
@@ -373,7 +380,8 @@ def _act(intake: Intake, run):
         return redirect(_once(run), 303)
     except intakes.IntakeConflict as exc:
         db.session.rollback()
-        message = voucher_problem(exc.code) if exc.code == "already_used" else str(exc)
+        message = (voucher_problem(exc.code) if exc.code == "already_used"
+                   else tier_problem(exc.needed) if exc.code == "tier_too_low" else str(exc))
         return _overview(intake, error=message), 409
 
 

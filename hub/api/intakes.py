@@ -68,7 +68,8 @@ def _intake(intake_id: int) -> Intake:
 
 
 def _conflict(exc: intakes.IntakeConflict) -> Problem:
-    return Problem(409, exc.code, "Conflict", str(exc))
+    extra = {"may_approve": exc.needed} if exc.code == "tier_too_low" else {}
+    return Problem(409, exc.code, "Conflict", str(exc), **extra)
 
 
 @bp.post("/api/v1/intakes")

@@ -26,7 +26,7 @@ PURE = {
     "hub.policy.risk", "hub.refunds.engine", "hub.refunds.states", "hub.returns.eligibility",
     "hub.returns.states", "hub.stores.geo", "hub.stores.hours", "hub.stores.importing",
     "hub.stores.routing", "hub.stores.zones", "hub.vouchers.crypto", "hub.vouchers.render",
-    "hub.vouchers.states",
+    "hub.vouchers.states", "hub.policy.approvals", "hub.counter.states", "hub.counter.fast",
 }
 IMPURE_LIBRARIES = ("flask", "flask_sqlalchemy", "flask_babel", "flask_login", "flask_wtf",
                     "flask_limiter", "flask_migrate", "sqlalchemy", "werkzeug", "rq", "redis",

@@ -8,6 +8,7 @@ import ast
 import pytest
 
 from hub.amazon import states as submission_states
+from hub.counter import states as counter_states
 from hub.intake import states as intake_states
 from hub.refunds import states as refund_states
 from hub.returns import states as return_states
@@ -16,6 +17,7 @@ from tests.unit.test_layers import ROOT, not_the_product
 
 STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
+            "hub/counter/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py",
             "hub/vouchers/actions.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
@@ -70,7 +72,8 @@ def test_the_scan_sees_every_way_of_writing():
     refund_states.REFUND_TRANSITIONS, submission_states.SUBMISSION_TRANSITIONS,
     intake_states.INTAKE_TRANSITIONS, return_states.RMA_TRANSITIONS,
     return_states.UNIT_RECEPTION, return_states.UNIT_ACCEPTANCE,
-    voucher_states.VOUCHER_TRANSITIONS])
+    voucher_states.VOUCHER_TRANSITIONS, counter_states.APPROVAL_TRANSITIONS,
+    counter_states.VISIT_TRANSITIONS])
 def test_every_transition_leads_to_a_known_state(table):
     assert set().union(*table.values()) <= set(table)
 
