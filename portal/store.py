@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -39,6 +40,7 @@ from hub.intake import service as intakes
 from hub.intake.models import Intake, Photo
 from hub.models import utcnow
 from hub.orders.models import OrderLine
+from hub.orders.service import AMAZON_ORDER_ID
 from hub.policy.approvals import ROLE_LABELS
 from hub.policy.service import REASONS
 from hub.returns.models import ReturnAuthorization, ReturnLine
@@ -227,6 +229,8 @@ def _scan_error(message: str, status: int = 422):
 def _open_from_text(text: str):
     if not text.strip():
         return _scan_error(_("Type the code printed under the QR (10 letters and digits)."))
+    if re.fullmatch(AMAZON_ORDER_ID, text.strip()):  # the packing slip's order barcode
+        return redirect(url_for("store.walk_in", order_id=text.strip()))
     try:
         intake, offsite = intakes.open_intake(db.session, keyring(), text, g.store, g.actor,
                                               device_id=current_device().id)
@@ -236,6 +240,9 @@ def _open_from_text(text: str):
     except intakes.IntakeConflict as exc:
         db.session.rollback()
         return _scan_error(voucher_problem(exc.code), 409)
+    from portal.store_counter import join_visit  # registered on this blueprint
+
+    join_visit(intake)
     db.session.commit()
     return redirect(url_for("store.intake", intake_id=intake.id, offsite=int(offsite)))
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.audit.service import Actor, record
 from hub.auth.models import User
-from hub.counter import approvals
+from hub.counter import approvals, visits
 from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
@@ -276,6 +276,8 @@ def pending_approval(session: Session, intake: Intake,
               "supervisor" if rma.risk_score >= risk.get("supervisor_score", 101) else "none")
     made = [d for d in chosen.values() if d is not None]
     reasons = inspection.approval_reasons(policy, rma.currency, breakdown.total, made, action)
+    if any(flag.get("code") == "override" for flag in rma.risk_flags or []):
+        reasons.append("override")  # taken at the counter outside the policy
     if reasons and approvals.needed_role(session, intake, breakdown.total, reasons) == "clerk":
         return []  # the policy's chain lets the clerk approve this alone
     return reasons
@@ -367,7 +369,8 @@ def _emit_effects(session: Session, intake: Intake, rma: ReturnAuthorization,
     key = f"intake:{intake.id}"
     outbox.emit(session, "stock.movement", {"intake_id": intake.id},
                 dedupe_key=f"{key}:stock", store_id=intake.store_id)
-    if rma.shopper_email:
+    # A return handed in during a counter visit is in the visit's one e-mail.
+    if rma.shopper_email and not visits.in_a_visit(session, intake.id):
         outbox.emit(session, "shopper.notify", {"rma": rma.number, "event": "dropped_off",
                                                 "receipt": intake.receipt_number},
                     dedupe_key=f"{key}:notify", store_id=intake.store_id)
