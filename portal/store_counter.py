@@ -16,7 +16,6 @@ from hub.extensions import db, limiter
 from hub.intake import service as intakes
 from hub.models import utcnow
 from hub.orders.models import Order, OrderLine
-from hub.policy import service as policy_service
 from hub.returns import service as returns
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.validation import InvalidInput
@@ -25,7 +24,6 @@ from hub.web.i18n import problem_text
 from hub.web.limits import caller_key
 from hub.web.session import current_device
 from portal.store import _intake, _once, bp, clerk_required
-
 
 
 def _not_found() -> str:

@@ -38,9 +38,10 @@ def find_order(session: Session, order_id: str, proof: str,
     if not order_id or not proof:
         return None
     order = returns.find_order_for_shopper(session, order_id, proof)
-    if order is None and from_amazon is not None and not returns.order_known(session, order_id):
-        if from_amazon(order_id, "@" in proof) is not None:
-            order = returns.find_order_for_shopper(session, order_id, proof)
+    if (order is None and from_amazon is not None
+            and not returns.order_known(session, order_id)
+            and from_amazon(order_id, "@" in proof) is not None):
+        order = returns.find_order_for_shopper(session, order_id, proof)
     return order
 
 
