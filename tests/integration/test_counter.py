@@ -169,3 +169,42 @@ def test_a_clerk_cannot_approve_and_is_told_who_may(client, api_key, session):
     assert approved.status_code == 303
     session.refresh(request)
     assert request.status == "approved" and count(session, Refund) == 1
+
+
+def test_above_the_stores_tiers_the_request_goes_to_hq_with_a_clock(client, api_key, session,
+                                                                     app):
+    from tests.integration.hq_helpers import hq_user, sign_in
+
+    seed_stores(session)
+    admin = api_key("admin")
+    create_order(client, admin, lines=[{
+        "item_id": "33333333333333", "sku": "CAMERA-1", "title": "Camera", "quantity": 1,
+        "category": "electronics", "item_price": "1499.00", "item_tax": "133.04"}])
+    store_user(session, "NYC-1", "clerk", "101", "2468")
+    store_user(session, "NYC-1", "supervisor", "900", "9090")
+    _tablet(client, session)
+    _sign_in(client)
+    rma = issue_return(client, admin, [{"item_id": "33333333333333", "quantity": 1,
+                                        "reason": "changed_mind.better_price"}])
+    intake_id = _intake_id(client.post("/store/scan", data={"code": rma["voucher"]["short_code"]}))
+    unit = session.scalar(sa.select(ReturnLine.id))
+    client.post(f"/store/intakes/{intake_id}/units/{unit}/as-new", data={})
+    refused = client.post(f"/store/intakes/{intake_id}/complete",
+                          data={"supervisor_staff": "900", "supervisor_pin": "9090"})
+    assert refused.status_code == 409  # USD 1,632.04 is above a supervisor's USD 1,000
+    assert "Who may approve it: HQ operations" in refused.get_data(as_text=True)
+    assert count(session, Refund) == 0
+    client.post(f"/store/intakes/{intake_id}/request-approval", data={})
+    request = session.scalar(sa.select(ApprovalRequest))
+    assert request.role == "hq"
+    assert (request.due_at - request.requested_at).total_seconds() == 240 * 60
+    client.post("/store/logout")
+    hq = app.test_client()
+    hq_user(session, "hq_ops", email="ops@hq.example")
+    sign_in(hq, "ops@hq.example")
+    page = hq.get("/hq/approvals").get_data(as_text=True)
+    assert rma["number"] in page
+    decided = hq.post(f"/hq/approvals/{request.id}", data={"approve": "yes"})
+    assert decided.status_code == 303
+    session.refresh(request)
+    assert request.status == "approved" and count(session, Refund) == 1
