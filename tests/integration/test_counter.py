@@ -198,6 +198,13 @@ def test_above_the_stores_tiers_the_request_goes_to_hq_with_a_clock(client, api_
     request = session.scalar(sa.select(ApprovalRequest))
     assert request.role == "hq"
     assert (request.due_at - request.requested_at).total_seconds() == 240 * 60
+    from datetime import timedelta
+
+    from hub.jobs.deadlines import overdue
+
+    late = [o for o in overdue(session, request.due_at + timedelta(minutes=1))
+            if o.kind == "approval_request"]
+    assert [(o.ref, o.owner) for o in late] == [(str(request.id), "hq")]  # the clock ran out
     client.post("/store/logout")
     hq = app.test_client()
     hq_user(session, "hq_ops", email="ops@hq.example")
