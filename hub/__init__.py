@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.shopper import bp as shopper_bp
 
     app.register_blueprint(shopper_bp)
+    import portal.store_counter  # noqa: F401  (its views join the store blueprint)
     from portal.store import bp as store_bp
 
     app.register_blueprint(store_bp)

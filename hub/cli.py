@@ -519,6 +519,20 @@ def bench_vouchers(n: int):
         click.echo(line)
 
 
+@bench_cli.command("counter")
+@click.option("--runs", default=20, show_default=True)
+@click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="A fresh database is made here; 'sqlite' for a file.")
+def bench_counter(runs: int, admin_url: str):
+    """The counter's fast path: taps and server time of a 2-unit return."""
+    from hub.counter.bench import report, run
+    from hub.intake.bench import fresh_database
+
+    url = None if admin_url == "sqlite" else fresh_database(admin_url, "homing_bench_counter")
+    for line in report(run(runs, url)):
+        click.echo(line)
+
+
 @bench_cli.command("scan")
 @click.option("--vouchers", "n", default=1000, show_default=True)
 @click.option("--connections", default=16, show_default=True)

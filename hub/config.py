@@ -58,6 +58,8 @@ class Defaults:
     # A store counter scans all day; still far too slow to guess a 10-character code.
     RATELIMIT_CODE_LOOKUP_STORE = "120 per minute;2000 per hour"
     RATELIMIT_HEADERS_ENABLED = True
+    # Walk-in look-ups that find nothing (unknown order or wrong proof), per tablet.
+    RATELIMIT_WALK_IN_MISSES = "5 per 10 minutes;20 per day"
 
     # Behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto/-Host to believe (0:
     # none; the client address is the socket's). Needed for per-address rate limits, Secure

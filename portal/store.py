@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -38,6 +39,8 @@ from hub.intake import service as intakes
 from hub.intake.models import Intake, Photo
 from hub.models import utcnow
 from hub.orders.models import OrderLine
+from hub.orders.service import AMAZON_ORDER_ID
+from hub.policy.approvals import ROLE_LABELS
 from hub.policy.service import REASONS
 from hub.returns import queries as returns_queries
 from hub.returns.models import ReturnAuthorization, ReturnLine
@@ -67,6 +70,12 @@ def voucher_problem(code: str) -> str:
         "wrong_store": _("This return must be handed in at the store it was issued for."),
         "in_progress_elsewhere": _("This return is being checked in at another counter."),
     }.get(code, _("This return code cannot be used."))
+
+
+def tier_problem(needed: str) -> str:
+    """An approval refused because the approver's tier is too low, naming who may."""
+    return _("Your approval tier does not cover this. Who may approve it: %(who)s.",
+             who=_(ROLE_LABELS.get(needed, needed)))
 
 
 # --- who is at the counter -----------------------------------------------------------------------
@@ -217,6 +226,8 @@ def _scan_error(message: str, status: int = 422):
 def _open_from_text(text: str):
     if not text.strip():
         return _scan_error(_("Type the code printed under the QR (10 letters and digits)."))
+    if re.fullmatch(AMAZON_ORDER_ID, text.strip()):  # the packing slip's order barcode
+        return redirect(url_for("store.walk_in", order_id=text.strip()))
     try:
         intake, offsite = intakes.open_intake(db.session, keyring(), text, g.store, g.actor,
                                               device_id=current_device().id)
@@ -226,6 +237,9 @@ def _open_from_text(text: str):
     except intakes.IntakeConflict as exc:
         db.session.rollback()
         return _scan_error(voucher_problem(exc.code), 409)
+    from portal.store_counter import join_visit  # registered on this blueprint
+
+    join_visit(intake)
     return redirect(url_for("store.intake", intake_id=intake.id, offsite=int(offsite)))
 
 
@@ -368,7 +382,8 @@ def _act(intake: Intake, run):
         return redirect(_once(run), 303)
     except intakes.IntakeConflict as exc:
         db.session.rollback()
-        message = voucher_problem(exc.code) if exc.code == "already_used" else str(exc)
+        message = (voucher_problem(exc.code) if exc.code == "already_used"
+                   else tier_problem(exc.needed) if exc.code == "tier_too_low" else str(exc))
         return _overview(intake, error=message), 409
 
 

@@ -141,6 +141,7 @@ APPROVAL_REASONS = {
     "grade": N_("A unit graded %(grades)s is being accepted."),
     "reason_mismatch": N_("What was found does not match the shopper's reason."),
     "risk": N_("This return was flagged by the risk rules."),
+    "override": N_("The clerk took units outside the return policy."),
 }
 
 

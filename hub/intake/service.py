@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.audit.service import Actor, record
 from hub.auth.models import User
+from hub.counter import approvals, visits
 from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
@@ -121,6 +122,7 @@ def abandon(session: Session, intake: Intake, actor: Actor) -> None:
     """Give up before completing: the voucher stays valid and the decisions are cleared, so
     the next scan (here or at another store) starts afresh. Photos are kept for the record."""
     move(intake, "abandoned")
+    approvals.close_request(session, intake.id, "withdrawn", None, utcnow())
     rma = session.get(ReturnAuthorization, intake.rma_id)
     for line in rma.lines:
         return_actions.clear_decision(line)
@@ -273,7 +275,12 @@ def pending_approval(session: Session, intake: Intake,
     action = ("hq_review" if rma.needs_hq_review else
               "supervisor" if rma.risk_score >= risk.get("supervisor_score", 101) else "none")
     made = [d for d in chosen.values() if d is not None]
-    return inspection.approval_reasons(policy, rma.currency, breakdown.total, made, action)
+    reasons = inspection.approval_reasons(policy, rma.currency, breakdown.total, made, action)
+    if any(flag.get("code") == "override" for flag in rma.risk_flags or []):
+        reasons.append("override")  # taken at the counter outside the policy
+    if reasons and approvals.needed_role(session, intake, breakdown.total, reasons) == "clerk":
+        return []  # the policy's chain lets the clerk approve this alone
+    return reasons
 
 
 # --- completing ---------------------------------------------------------------------------------
@@ -303,9 +310,13 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
     if reasons:
         if supervisor is None:
             raise ApprovalRequired(reasons)
-        if supervisor.role != "supervisor" or supervisor.store_id != intake.store_id:
-            raise IntakeConflict("not_a_supervisor",
-                                 "Only a supervisor of this store can approve.")
+        try:
+            approvals.check_approver(session, intake, supervisor, breakdown.total, reasons)
+        except approvals.ApprovalRefused as exc:
+            conflict = IntakeConflict("tier_too_low", f"Only {exc.needed} may approve this.")
+            conflict.needed = exc.needed
+            raise conflict from None
+        approvals.close_request(session, intake.id, "approved", supervisor.id, now)
         intake.approved_by_id, intake.approved_at = supervisor.id, now
         intake.approval_reasons = reasons
     voucher = session.get(Voucher, intake.voucher_id)
@@ -358,7 +369,8 @@ def _emit_effects(session: Session, intake: Intake, rma: ReturnAuthorization,
     key = f"intake:{intake.id}"
     outbox.emit(session, "stock.movement", {"intake_id": intake.id},
                 dedupe_key=f"{key}:stock", store_id=intake.store_id)
-    if rma.shopper_email:
+    # A return handed in during a counter visit is in the visit's one e-mail.
+    if rma.shopper_email and not visits.in_a_visit(session, intake.id):
         outbox.emit(session, "shopper.notify", {"rma": rma.number, "event": "dropped_off",
                                                 "receipt": intake.receipt_number},
                     dedupe_key=f"{key}:notify", store_id=intake.store_id)
@@ -374,8 +386,11 @@ def request_approval(session: Session, intake: Intake, actor: Actor) -> list[str
         raise IntakeConflict("no_approval_needed", "This intake needs no approval.")
     move(intake, "awaiting_approval")
     intake.approval_reasons = reasons
+    request = approvals.open_request(session, intake, reasons, live_refund(session, intake).total,
+                                     actor.id if actor.kind == "user" else None, utcnow())
     record(session, actor, "intake.approval_requested", "intake", intake.id,
-           store_id=intake.store_id, after={"reasons": reasons})
+           store_id=intake.store_id, after={"reasons": reasons, "tier": request.role,
+                                            "due_at": request.due_at.isoformat()})
     return reasons
 
 
@@ -387,6 +402,10 @@ def decide_approval(session: Session, intake: Intake, supervisor: User, approve:
     actor = Actor("user", supervisor.id, supervisor.name, store_id=supervisor.store_id)
     move(intake, "open")
     if not approve:
+        if approvals.acting_role(supervisor, intake) is None:
+            raise IntakeConflict("tier_too_low", "Only an approver of this store or HQ may "
+                                                 "send this back.")
+        approvals.close_request(session, intake.id, "declined", supervisor.id, now or utcnow())
         record(session, actor, "intake.approval_declined", "intake", intake.id,
                store_id=intake.store_id)
         return None

@@ -37,6 +37,14 @@ Feed submissions (owner: amazon-push-refunds):
   submitted   since submitted_at    overdue after 4 h, or when not polled for 15 min
   any other   since last_polled_at or created_at, overdue after 1 h
 
+Approval requests (owner: the tier the policy names, hub.policy.approvals — a supervisor
+of the store on any of its tablets, or HQ's approval queue):
+  pending     since requested_at   overdue at due_at (approvals.wait_minutes per tier:
+              supervisor 30 min, HQ 4 h, finance 8 h by default)
+Counter visits (owner: close-counter-visits, every 5 min):
+  open        since started_at     closed by the sweep once 1 h old and every return done;
+              overdue after 2 h (a return of the visit still with the clerk)
+
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
 succeeded, failed, amazon_refunded, manual, settled (failed ones wait in HQ's "refunds failed"),
 feed submissions done, fatal, cancelled. Amazon's own refund deadline (two business days) is
@@ -67,6 +75,7 @@ FEED_LIMITS = {"building": timedelta(minutes=30), "uploaded": timedelta(hours=1)
 FEED_OTHER_LIMIT = timedelta(hours=1)
 FEED_POLL_LIMIT = timedelta(minutes=15)
 FEED_TERMINAL = ("done", "fatal", "cancelled")
+VISIT_LIMIT = timedelta(hours=2)
 ROUTINE_FUNCS = ("hub.jobs.tasks.relay_outbox", "hub.jobs.tasks.run_periodic")
 
 OWNERS = {
@@ -81,6 +90,7 @@ NOT_POLLED = N_("Amazon's feed was last asked about %(minutes)s min ago.")
 RQ_WAITING = N_("The oldest job in RQ queue “%(queue)s” has waited %(minutes)s min.")
 RQ_FAILED = N_("The job failed in RQ: %(error)s")
 PERIODIC_LATE = N_("No successful run for %(minutes)s min (it runs every %(every)s s).")
+APPROVAL_LATE = N_("Waiting %(minutes)s min for %(role)s to approve; due after %(limit)s min.")
 REDIS_DOWN = N_("Redis does not answer (%(error)s): no job runs.")
 # The push's codes for why a feed submission waits (FeedSubmission.waiting_reason).
 WAITING_REASONS = {
@@ -173,6 +183,28 @@ def overdue_refunds(session: Session, now: datetime, limit: int) -> list[Overdue
         if item:
             items.append(item)
     return items
+
+
+def overdue_approvals(session: Session, now: datetime, limit: int) -> list[Overdue]:
+    from hub.counter.models import ApprovalRequest
+
+    rows = session.scalars(sa.select(ApprovalRequest).where(
+        ApprovalRequest.status == "pending", ApprovalRequest.due_at <= now)
+        .order_by(ApprovalRequest.due_at).limit(limit))
+    return [Overdue("approval_request", str(r.id), r.status, r.requested_at, r.due_at,
+                    r.role, APPROVAL_LATE,
+                    {"minutes": _minutes(now - r.requested_at), "role": r.role,
+                     "limit": _minutes(r.due_at - r.requested_at)}) for r in rows]
+
+
+def overdue_visits(session: Session, now: datetime, limit: int) -> list[Overdue]:
+    from hub.counter.models import CounterVisit
+
+    rows = session.scalars(sa.select(CounterVisit).where(
+        CounterVisit.status == "open", CounterVisit.started_at <= now - VISIT_LIMIT)
+        .order_by(CounterVisit.id).limit(limit))
+    return [item for v in rows if (item := _past("counter_visit", v.id, v.status, v.started_at,
+                                                 VISIT_LIMIT, now, "close-counter-visits"))]
 
 
 def overdue_feed_submissions(session: Session, now: datetime, limit: int) -> list[Overdue]:
@@ -284,7 +316,8 @@ def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) ->
 
     load_periodic_jobs()  # the periodic jobs' names and periods
     items = [*overdue_outbox(session, now, limit), *overdue_refunds(session, now, limit),
-             *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now)]
+             *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now),
+             *overdue_approvals(session, now, limit), *overdue_visits(session, now, limit)]
     if redis is not None:
         items += overdue_rq(redis, now)
     return sorted(items, key=lambda item: item.deadline)

@@ -3,6 +3,8 @@
 - ``voucher_issued``: their copy of the voucher (short code, QR, store, valid until) and the
   link back to the return's status page, so a closed tab loses nothing;
 - ``dropped_off``: the receipt from the store counter;
+- ``visit_receipt``: one receipt for a counter visit, listing each return's outcome (its
+  returns send no ``dropped_off`` of their own);
 - ``refunded``: the return is complete, with the amount Amazon refunded;
 - ``refund_delayed``: Amazon refused the refund; what happens next.
 
@@ -154,6 +156,44 @@ def _dropped_off(session: Session, rma: ReturnAuthorization, payload: dict, link
     return receipt_email(rma, intake, store, refund, link), f"{intake.receipt_number}.eml"
 
 
+def visit_email(receipt: str, store: Store, outcomes: list[tuple[str, str, str | None]],
+                link: str | None = None) -> EmailMessage:
+    """``outcomes``: (return number, order id, refund amount or None) per return."""
+    message = EmailMessage()
+    message["Subject"] = gettext("Your returns at %(store)s (receipt %(receipt)s)",
+                                 store=store.name, receipt=receipt)
+    lines = [gettext("Thank you. %(store)s received %(n)d returns in one visit.",
+                     store=store.name, n=len(outcomes)),
+             gettext("Receipt: %(receipt)s", receipt=receipt)]
+    for number, order_id, amount in outcomes:
+        lines.append(gettext("Return %(number)s (order %(order)s): refund on its way, "
+                             "%(amount)s.", number=number, order=order_id, amount=amount)
+                     if amount else
+                     gettext("Return %(number)s (order %(order)s): no refund is due.",
+                             number=number, order=order_id))
+    lines.append(gettext("Each refund is made separately; Amazon usually shows it within two "
+                         "business days."))
+    lines += _follow(link)
+    message.set_content("\n\n".join(lines) + "\n")
+    return message
+
+
+def _visit_receipt(session: Session, rma: ReturnAuthorization, payload: dict,
+                   link: str | None) -> tuple[EmailMessage, str] | None:
+    from hub.counter.models import CounterVisit
+    from hub.counter.visits import rows
+
+    visit = session.get(CounterVisit, payload.get("visit_id") or 0)
+    if visit is None or visit.status != "closed":
+        return None
+    done = [r for r in rows(session, visit) if r["status"] == "completed"]
+    outcomes = [(r["number"], r["order_id"],
+                 str(Money.from_minor(r["refund"], r["currency"])) if r["refund"] else None)
+                for r in done]
+    return (visit_email(visit.receipt_number, session.get(Store, visit.store_id), outcomes,
+                        link), f"{visit.receipt_number}.eml")
+
+
 def _voucher_issued(session: Session, rma: ReturnAuthorization, payload: dict,
                     link: str | None) -> tuple[EmailMessage, str] | None:
     from hub.orders.models import Order
@@ -194,7 +234,7 @@ Composer = Callable[[Session, ReturnAuthorization, dict, "str | None"],
                     "tuple[EmailMessage, str] | None"]
 COMPOSERS: dict[str, Composer] = {
     "voucher_issued": _voucher_issued, "dropped_off": _dropped_off, "refunded": _refunded,
-    "refund_delayed": _refund_delayed,
+    "refund_delayed": _refund_delayed, "visit_receipt": _visit_receipt,
 }
 
 

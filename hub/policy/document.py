@@ -27,13 +27,28 @@ DEFAULT_POLICY: dict = {
         "clawback_promotions": True,
     },
     "approvals": {
-        "amount": {"USD": "200.00", "EUR": "200.00", "GBP": "180.00", "JPY": "30000",
-                   "CAD": "270.00"},
+        # What a clerk may approve alone (the seeds' rule: above USD 50 or the currency's
+        # equal, a supervisor); the chain says who approves above it (hub.policy.approvals).
+        "amount": {"USD": "50.00", "EUR": "50.00", "GBP": "45.00", "JPY": "7500",
+                   "CAD": "70.00"},
         "grades": ["D"],
         "reason_mismatch": True,
+        "chain": {
+            "default": [
+                {"role": "supervisor",
+                 "up_to": {"USD": "1000.00", "EUR": "1000.00", "GBP": "900.00",
+                           "JPY": "150000", "CAD": "1350.00"},
+                 "reasons": ["amount", "grade", "reason_mismatch", "risk", "override"]},
+                {"role": "hq", "reasons": ["amount", "grade", "reason_mismatch", "risk",
+                                           "override"]},
+            ],
+            "by_channel": {}, "by_store_group": {},
+        },
+        # How long an approval may wait before it is overdue, per tier (minutes).
+        "wait_minutes": {"supervisor": 30, "hq": 240, "finance": 480},
     },
-    "auto_accept": {"amount": {"USD": "50.00", "EUR": "50.00", "JPY": "7000"},
-                    "grades": ["A", "B"]},
+    # The fast path ("unopened, as new") sends a unit here unless its category says otherwise.
+    "dispositions": {"default": "restock", "by_category": {}},
     "risk": {
         "serial_returner": {"window_days": 90, "max_returns": 5},
         "velocity": {"window_hours": 24, "max_returns": 3},
@@ -107,13 +122,17 @@ def validate_policy(doc: object) -> list[dict]:
     if refunds.get("shipping") not in SHIPPING_RULES:
         fail("refunds.shipping", f"must be one of {', '.join(SHIPPING_RULES)}")
     approvals = section(doc, "approvals", "approvals")
-    auto_accept = section(doc, "auto_accept", "auto_accept")
     amounts(approvals.get("amount", {}), "approvals.amount")
-    amounts(auto_accept.get("amount", {}), "auto_accept.amount")
-    for path, value in (("approvals.grades", approvals.get("grades", [])),
-                        ("auto_accept.grades", auto_accept.get("grades", []))):
-        if not isinstance(value, list) or any(g not in GRADES for g in value):
-            fail(path, f"must be a list of grades from {', '.join(GRADES)}")
+    value = approvals.get("grades", [])
+    if not isinstance(value, list) or any(g not in GRADES for g in value):
+        fail("approvals.grades", f"must be a list of grades from {', '.join(GRADES)}")
+    from hub.policy.approvals import validate_chain  # it reads thresholds from this module
+
+    errors += validate_chain(approvals)
+    if "auto_accept" in doc:
+        fail("auto_accept", "was never applied and is removed: what a clerk may accept alone "
+                            "is approvals.amount, who approves above it approvals.chain")
+    _dispositions(section(doc, "dispositions", "dispositions"), fail)
     risk = section(doc, "risk", "risk")
     amounts(risk.get("high_value", {}), "risk.high_value")
     for key in ("supervisor_score", "review_score"):
@@ -126,6 +145,21 @@ def validate_policy(doc: object) -> list[dict]:
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
     return errors
+
+
+def _dispositions(doc: Mapping, fail) -> None:
+    from hub.intake.inspection import DISPOSITIONS  # pure, and imports this module
+
+    for path, value in [("dispositions.default", doc.get("default", "restock")),
+                        *((f"dispositions.by_category.{k}", v)
+                          for k, v in (doc.get("by_category") or {}).items())]:
+        if value not in DISPOSITIONS:
+            fail(path, f"must be one of {', '.join(DISPOSITIONS)}")
+
+
+def default_disposition(doc: Mapping, category: str) -> str:
+    rules = doc.get("dispositions") or {}
+    return (rules.get("by_category") or {}).get(category) or rules.get("default") or "restock"
 
 
 def threshold(amounts: Mapping[str, str], currency: str) -> int | None:

@@ -170,6 +170,13 @@ class ReturnRequest:
     store_code: str | None = None
     source: str = "portal"
     idempotency_key: str | None = None
+    # The counter may take units outside the policy with a reason; a supervisor approves.
+    override_reason: str = ""
+    override_lines: frozenset[int] = frozenset()
+
+
+# Refusals a clerk may override at the counter (the goods are there; the rules said no).
+OVERRIDABLE = ("window_closed", "category_not_returnable")
 
 
 def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
@@ -336,6 +343,9 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         address=f"{order.ship_postal_code} {order.ship_country}".strip())
     facts = order_facts(session, order, blocked=bool(blocked))
     problems = check_request(facts, policy, now, {k: len(v) for k, v in req.lines.items()})
+    overridden = [p for p in problems if p["code"] in OVERRIDABLE and req.override_reason
+                  and int(p["field"][6:-1]) in req.override_lines]
+    problems = [p for p in problems if p not in overridden]
     if problems:
         raise InvalidInput(problems)
 
@@ -362,7 +372,9 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         routed_stores=routed, chosen_store_id=chosen.id if chosen else None,
         currency=order.currency, expected_refund=breakdown.total,
         expected_breakdown=breakdown.as_dict(), risk_score=risk.score,
-        risk_flags=risk.as_dict()["flags"],
+        risk_flags=risk.as_dict()["flags"] + ([{
+            "code": "override", "points": 0, "text": req.override_reason[:300],
+            "refusals": sorted({p["code"] for p in overridden})}] if overridden else []),
         needs_hq_review=risk.action == "hq_review", expires_at=expires_at,
         idempotency_key=req.idempotency_key)
     rma.lines = [ReturnLine(order_line_id=line.id, unit_no=unit, reason_code=code,
@@ -382,7 +394,7 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
     # The counter's voucher check, worked out ahead of the shopper's visit (hub.scan.jobs).
     outbox.emit(session, "scan.prepare", {"rma": rma.number},
                 dedupe_key=f"scan.prepare:{rma.number}")
-    if rma.shopper_email:
+    if rma.shopper_email and req.source != "counter":  # a walk-in hands it in right away
         # The shopper's copy of the voucher, with the way back to it (a closed tab loses
         # nothing): sent after commit, like every e-mail.
         outbox.emit(session, "shopper.notify",

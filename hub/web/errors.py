@@ -76,7 +76,8 @@ def _rules() -> tuple[tuple[type[Exception], Callable[[Exception], Problem]], ..
     return (
         (InvalidInput, _invalid),
         (VoucherError, voucher_problem),
-        (IntakeConflict, lambda e: Problem(409, e.code, "Conflict", str(e))),
+        (IntakeConflict, lambda e: Problem(409, e.code, "Conflict", str(e), **(
+            {"may_approve": e.needed} if getattr(e, "needed", None) else {}))),
         (QueueError, lambda e: Problem(409, e.code, "Conflict", str(e))),
         (TransitionError, lambda e: Problem(409, "invalid_transition", "Conflict", str(e),
                                             current=e.current, target=e.target)),

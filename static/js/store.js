@@ -275,8 +275,13 @@ function handleScanned(text) {
   form.submit();
 }
 
+// The camera stays on between returns: once started on this tablet it starts by itself on
+// every scan screen until the clerk signs out (the flag lives in this tab's session only).
 const startButton = document.getElementById("start-camera");
-if (startButton) startButton.addEventListener("click", startCamera);
+if (startButton) {
+  startButton.addEventListener("click", () => { sessionStorage.setItem("homing-camera", "on"); startCamera(); });
+  if (sessionStorage.getItem("homing-camera") === "on") startCamera();
+}
 const codeForm = document.getElementById("code-form");
 if (codeForm) {
   codeForm.addEventListener("submit", (event) => {
@@ -288,3 +293,5 @@ syncExpected();
 replayQueue();
 showQueue();
 window.homingStore = { replayQueue, syncExpected, startOfflineIntake, queueAll };
+document.querySelectorAll("form[action$='/store/logout']").forEach((form) =>
+  form.addEventListener("submit", () => sessionStorage.removeItem("homing-camera")));

@@ -74,3 +74,14 @@ def store_user(session, store_code: str, role: str = "clerk", staff_number: str 
                        pin=pin)
     session.commit()
     return user
+
+
+def clerk_may_approve_up_to(session, usd: str = "200.00") -> None:
+    """Publish a policy whose clerks approve up to ``usd`` alone (the default is the seeds'
+    USD 50): for stories about something other than approval. Call before issuing."""
+    from hub.policy.service import current_policy, publish_policy
+
+    document = current_policy(session).document
+    document = {**document, "approvals": {**document["approvals"], "amount": {"USD": usd}}}
+    publish_policy(session, document, note="test: clerk limit", actor=SYSTEM)
+    session.commit()

@@ -15,7 +15,13 @@ from hub.refunds.models import Refund
 from hub.returns.models import ReturnLine
 from hub.vouchers.models import Voucher
 from tests.conftest import count
-from tests.integration.factories import create_order, issue_return, seed_stores, store_user
+from tests.integration.factories import (
+    clerk_may_approve_up_to,
+    create_order,
+    issue_return,
+    seed_stores,
+    store_user,
+)
 
 ACCEPT_A = {"reception": "received", "decision": "accept", "grade": "A",
             "disposition": "restock"}
@@ -26,6 +32,7 @@ def _setup(client, api_key, session, lines=None):
     seed_stores(session)
     admin = api_key("admin")
     create_order(client, admin)
+    clerk_may_approve_up_to(session)  # the stories here are not about approval
     rma = issue_return(client, admin, lines)
     return rma, api_key("clerk", "NYC-1")
 
@@ -83,11 +90,12 @@ def test_approval_needed_above_the_threshold(client, api_key, session):
     refused = client.post(url, headers=clerk)
     assert refused.status_code == 403
     assert refused.get_json()["code"] == "approval_required"
-    assert refused.get_json()["reasons"] == ["amount"]  # 217.72 > 200.00
+    assert refused.get_json()["reasons"] == ["amount"]  # 217.72 > 50.00
     not_supervisor = client.post(url, json={"supervisor": {"staff_number": "7", "pin": "1111"}},
                                  headers=clerk)
     assert not_supervisor.status_code == 409
-    assert not_supervisor.get_json()["code"] == "not_a_supervisor"
+    assert not_supervisor.get_json()["code"] == "tier_too_low"
+    assert "supervisor" in not_supervisor.get_json()["detail"]  # who may approve instead
     wrong_pin = client.post(url, json={"supervisor": {"staff_number": "9", "pin": "0000"}},
                             headers=clerk)
     assert wrong_pin.status_code == 403 and count(session, Refund) == 0
@@ -169,8 +177,10 @@ def test_missing_unit_is_rejected_and_freed(client, api_key, session):
     client.post(f"/api/v1/intakes/{intake['id']}/units/{second}",
                 json={"reception": "missing", "decision": "reject", "reject_reason": "missing"},
                 headers=clerk)
-    done = client.post(f"/api/v1/intakes/{intake['id']}/complete", headers=clerk).get_json()
-    assert done["refund"]["amount"] == "108.86"  # one unit, no approval needed
+    store_user(session, "NYC-1", "supervisor", "9", "9999")
+    done = client.post(f"/api/v1/intakes/{intake['id']}/complete", headers=clerk,
+                       json={"supervisor": {"staff_number": "9", "pin": "9999"}}).get_json()
+    assert done["refund"]["amount"] == "108.86"  # one unit (above USD 50: a supervisor)
     # The missing headphone can be returned again later.
     again = issue_return(client, api_key("admin"))
     assert len(again["units"]) == 1

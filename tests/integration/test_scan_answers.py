@@ -13,7 +13,12 @@ from hub.refunds.models import Refund
 from hub.scan import service as scan
 from hub.scan.models import ScanAnswer
 from hub.stores.models import Store
-from tests.integration.factories import create_order, issue_return, seed_stores
+from tests.integration.factories import (
+    clerk_may_approve_up_to,
+    create_order,
+    issue_return,
+    seed_stores,
+)
 
 ACCEPT_A = {"reception": "received", "decision": "accept", "grade": "A",
             "disposition": "restock"}
@@ -34,6 +39,7 @@ def hub(scratch_database, tmp_path_factory):
                 for name, role, store in (("admin", "admin", None), ("clerk", "clerk", "NYC-1"),
                                           ("other", "clerk", "NYC-2"))}
         db.session.commit()
+        clerk_may_approve_up_to(db.session)  # not a story about approval
         statements: list[str] = []
         sa.event.listen(db.engine, "before_cursor_execute",
                         lambda _c, _cur, statement, *_a: statements.append(statement))

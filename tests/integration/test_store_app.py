@@ -16,7 +16,13 @@ from hub.refunds.models import Refund
 from hub.stores.service import get_store
 from hub.vouchers.models import Voucher
 from tests.conftest import count
-from tests.integration.factories import create_order, issue_return, seed_stores, store_user
+from tests.integration.factories import (
+    clerk_may_approve_up_to,
+    create_order,
+    issue_return,
+    seed_stores,
+    store_user,
+)
 
 BOTH_HEADPHONES = [{"item_id": "11111111111111", "quantity": 2, "reason": "fit.too_small"}]
 
@@ -40,6 +46,7 @@ def _setup(client, api_key, session, lines=None):
     seed_stores(session)
     admin = api_key("admin")
     create_order(client, admin)
+    clerk_may_approve_up_to(session)  # the stories here are not about approval
     rma = issue_return(client, admin, lines)
     store_user(session, "NYC-1", "clerk", "101", "2468")
     store_user(session, "NYC-1", "supervisor", "900", "9090")

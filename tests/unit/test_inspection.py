@@ -51,8 +51,8 @@ def test_decisions_must_be_complete_and_consistent():
 
 def test_approval_reasons_follow_the_policy():
     policy = default_policy()  # USD threshold 200.00, grade D, reason mismatch
-    assert approval_reasons(policy, "USD", 20000, [accept("B")]) == []
-    assert approval_reasons(policy, "USD", 20001, [accept("B")]) == ["amount"]
+    assert approval_reasons(policy, "USD", 5000, [accept("B")]) == []  # the seeds' USD 50
+    assert approval_reasons(policy, "USD", 5001, [accept("B")]) == ["amount"]
     assert approval_reasons(policy, "USD", 100, [accept("D")]) == ["grade"]
     assert approval_reasons(policy, "USD", 100, [accept("A", reason_confirmed=False)]) == [
         "reason_mismatch"]

@@ -27,6 +27,7 @@ PURE = {
     "hub.returns.states", "hub.stores.geo", "hub.stores.hours", "hub.stores.importing",
     "hub.stores.routing", "hub.stores.zones", "hub.vouchers.crypto", "hub.vouchers.render",
     "hub.vouchers.states", "hub.machine", "hub.outbox.states", "hub.ledger.states",
+    "hub.policy.approvals", "hub.counter.states", "hub.counter.fast",
 }
 IMPURE_LIBRARIES = ("flask", "flask_sqlalchemy", "flask_babel", "flask_login", "flask_wtf",
                     "flask_limiter", "flask_migrate", "sqlalchemy", "werkzeug", "rq", "redis",

@@ -11,8 +11,8 @@ def test_the_defaults_are_valid():
     assert validate_policy(default_policy()) == []
 
 
-@pytest.mark.parametrize("section", ["windows", "refunds", "approvals", "auto_accept", "risk",
-                                     "intake"])
+@pytest.mark.parametrize("section", ["windows", "refunds", "approvals", "risk", "intake",
+                                     "dispositions"])
 def test_a_section_of_the_wrong_type_is_reported_not_crashed_on(section):
     doc = default_policy() | {section: "soon"}
     errors = validate_policy(doc)

@@ -8,6 +8,7 @@ import ast
 import pytest
 
 from hub.amazon import states as submission_states
+from hub.counter import states as counter_states
 from hub.intake import states as intake_states
 from hub.ledger import states as entry_states
 from hub.outbox import states as outbox_states
@@ -19,7 +20,7 @@ from tests.unit.test_layers import ROOT, not_the_product
 STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py", "hub/vouchers/actions.py",
-            "hub/outbox/states.py", "hub/ledger/states.py"}
+            "hub/outbox/states.py", "hub/ledger/states.py", "hub/counter/states.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
 
 
@@ -68,7 +69,8 @@ def test_the_scan_sees_every_way_of_writing():
     intake_states.INTAKE_TRANSITIONS, return_states.RMA_TRANSITIONS,
     return_states.UNIT_RECEPTION, return_states.UNIT_ACCEPTANCE,
     voucher_states.VOUCHER_TRANSITIONS, outbox_states.OUTBOX_TRANSITIONS,
-    entry_states.ENTRY_TRANSITIONS])
+    entry_states.ENTRY_TRANSITIONS, counter_states.APPROVAL_TRANSITIONS,
+    counter_states.VISIT_TRANSITIONS])
 def test_every_transition_leads_to_a_known_state(table):
     assert set().union(*table.values()) <= set(table)
 
