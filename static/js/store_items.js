@@ -68,3 +68,13 @@ async function startItemCamera() {
 }
 
 document.getElementById("item-start-camera")?.addEventListener("click", startItemCamera);
+
+// A refused scan, PIN or serial answers 4xx with the item card that says why: show it (htmx
+// leaves error answers unswapped by default).
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if (event.detail.target?.id === "item-check" && status >= 400 && status < 500) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
