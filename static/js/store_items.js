@@ -49,6 +49,7 @@ async function startItemCamera() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
     video.hidden = false;
+    document.getElementById("item-start-camera").hidden = true;  // it keeps running
     video.srcObject = stream;
     await video.play();
     const detector = await itemDetector();

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
 import sqlalchemy as sa
 
 from hub.items.gtin import check_digit
@@ -39,7 +40,7 @@ def _order_with_barcodes(stack, tshirt: str) -> dict:
 
 def _open_the_unit(page, stack, rma) -> None:
     page.fill("#code", rma["voucher"]["short_code"])
-    page.click("text=Find return")
+    page.click("#code-form button[type=submit]")
     page.wait_for_url("**/store/intakes/**")
     page.click("text=Organic cotton T-shirt (M)")
     page.wait_for_url("**/units/**")
@@ -49,7 +50,7 @@ def _accept_as_new(page) -> None:
     page.click("label.choice:has(input[name=grade][value=A])")
     page.click("label.choice:has(input[name=disposition][value=restock])")
     page.click("label.choice:has(input[name=decision][value=accept])")
-    page.click("text=Save this unit")
+    page.click("#unit-form button[type=submit]")
 
 
 def _checks(stack, result: str) -> int:
@@ -85,29 +86,35 @@ def test_a_wrong_item_is_caught_by_its_barcode_and_needs_a_supervisor(
         page.click("#item-approve-form button[type=submit]")
         page.wait_for_selector("#item-approved")
         _accept_as_new(page)
-        page.click("text=Complete return")
+        page.click("#complete-form button[type=submit]")
         page.wait_for_url("**/receipt")
         assert rma["number"] in page.inner_text("main")
     finally:
         chromium.close()
 
 
-def test_the_right_item_passes_its_barcode_check(stack, browser, screenshot, tmp_path):
+@pytest.mark.parametrize("locale, right_item", [("en-US", "Right item"),
+                                                ("de-DE", "Richtiger Artikel"),
+                                                ("ja-JP", "正しい商品です")])
+def test_the_right_item_passes_its_barcode_check(stack, browser, screenshot, tmp_path,
+                                                 locale, right_item):
     tshirt = _ean(f"40{secrets.randbelow(10**10):010d}")
     rma = issue_return(stack, _order_with_barcodes(stack, tshirt), item=0,
                        reason="fit.too_small")
     before = _checks(stack, "match")
     chromium = camera_browser(browser, ean13_video(tshirt, tmp_path / "right.y4m"))
     try:
-        page = tablet_context(chromium, stack, TABLET_LANDSCAPE).new_page()
+        page = tablet_context(chromium, stack, TABLET_LANDSCAPE, locale=locale).new_page()
         enrol_and_sign_in(page, stack)
         _open_the_unit(page, stack, rma)
         page.click("#item-start-camera")
         page.wait_for_selector("#item-check[data-result=match]", timeout=30_000)
-        assert "Right item" in page.inner_text("#item-result")
-        screenshot(page, "store-item-match")
+        assert f"{right_item}" in page.inner_text("#item-result")
+        assert tshirt in page.inner_text("#item-result")
+        if locale == "en-US":
+            screenshot(page, "store-item-match")
         _accept_as_new(page)
-        page.click("text=Complete return")
+        page.click("#complete-form button[type=submit]")
         page.wait_for_url("**/receipt")
         assert _checks(stack, "match") == before + 1
     finally:
