@@ -6,6 +6,7 @@ from hub.audit import models as audit_models  # noqa: F401
 from hub.auth import models as auth_models  # noqa: F401
 from hub.counter import models as counter_models  # noqa: F401
 from hub.intake import models as intake_models  # noqa: F401
+from hub.items import models as item_models  # noqa: F401
 from hub.ledger import models as ledger_models  # noqa: F401
 from hub.orders import models as order_models  # noqa: F401
 from hub.outbox import models as outbox_models  # noqa: F401

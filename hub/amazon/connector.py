@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from flask import Flask
-from sp_api.api import Feeds, Finances, Orders, Reports
+from sp_api.api import CatalogItems, CatalogItemsVersion, Feeds, Finances, Orders, Reports
 from sp_api.auth import access_token_client
 from sp_api.auth.access_token_client import AccessTokenClient
 from sp_api.base import Marketplaces
@@ -305,6 +305,27 @@ class Connector:
         client = self._client(Orders, marketplace_id)
         return self.call("getOrderItems",
                          lambda: client.get_order_items(order_id)).payload.get("OrderItems", [])
+
+
+    def catalog_identifiers(self, marketplace_id: str, asin: str) -> list[dict] | None:
+        """getCatalogItem (2022-04-01) with includedData=identifiers: the item's identifiers
+        in ``marketplace_id`` ([{"identifierType": "EAN", "identifier": ...}]), or None when
+        Amazon does not know the ASIN there."""
+        client = self._client(lambda mp, **kw: CatalogItems(
+            mp, version=CatalogItemsVersion.V_2022_04_01, **kw), marketplace_id)
+        try:
+            item = self.call("getCatalogItem", lambda: client.get_catalog_item(
+                asin, marketplaceIds=marketplace_id, includedData="identifiers")).payload
+        except AmazonError as exc:
+            if exc.status == 404 or exc.code in ("NotFound", "NOT_FOUND"):
+                return None
+            raise
+        if not isinstance(item, dict):
+            raise AmazonUnsure("getCatalogItem", "UnreadableAnswer", "no item in the answer")
+        for group in item.get("identifiers") or []:
+            if group.get("marketplaceId") == marketplace_id:
+                return [i for i in group.get("identifiers") or [] if isinstance(i, dict)]
+        return []
 
 
 def _error(operation: str, exc: SellingApiException) -> AmazonError:

@@ -72,7 +72,10 @@ def order_payload(order: dict, items: list[dict], seller_id: str, now: datetime)
                    "item_price": _amount(i.get("ItemPrice")),
                    "item_tax": _amount(i.get("ItemTax")),
                    "shipping_price": _amount(i.get("ShippingPrice")),
-                   "shipping_tax": _amount(i.get("ShippingTax"))}
+                   "shipping_tax": _amount(i.get("ShippingTax")),
+                   # FBA orders carry the shipped units' serial numbers (electronics)
+                   **({"serial_numbers": [str(s) for s in i["SerialNumbers"]][:999]}
+                      if i.get("SerialNumbers") else {})}
                   for i in items if _quantity(i) > 0],
     }
 

@@ -208,7 +208,11 @@ SCHEMAS = {
             "category": {"type": "string"}, "size_class": {"type": "string"},
             "quantity": {"type": "integer", "minimum": 1}, "item_price": _AMOUNT,
             "item_tax": _AMOUNT, "shipping_price": _AMOUNT, "shipping_tax": _AMOUNT,
-            "promotions": {"type": "array", "items": _PROMOTION}}}}}},
+            "promotions": {"type": "array", "items": _PROMOTION},
+            "gtin": {"type": "string", "description": "EAN-13, EAN-8, UPC-A, UPC-E or GTIN-14 "
+                     "with a valid check digit"},
+            "serial_numbers": {"type": "array", "maxItems": 999,
+                               "items": {"type": "string", "maxLength": 64}}}}}}},
     "Order": {"type": "object", "properties": {
         "id": {"type": "integer"}, "channel": {"type": "string"},
         "order_id": {"type": "string"}, "status": {"type": "string"},

@@ -201,9 +201,11 @@ DEMO_ORDERS = [
     _demo_order("114-3941689-8772232", 4, [
         {"item_id": "40000000000001", "sku": "HP-NC-700", "title": "Noise-cancelling headphones",
          "category": "electronics", "size_class": "small", "quantity": 2,
-         "item_price": "299.98", "item_tax": "26.62"},
+         "item_price": "299.98", "item_tax": "26.62", "gtin": "0850006801015",
+         "serial_numbers": ["NC700-0001", "NC700-0002"]},
         {"item_id": "40000000000002", "sku": "TEE-ORG-M", "title": "Organic cotton T-shirt (M)",
          "category": "apparel", "size_class": "small", "quantity": 3, "item_price": "60.00",
+         "gtin": "4006381333931",
          "item_tax": "5.33", "shipping_price": "5.99",
          "promotions": [{"id": "3FOR2-TEES", "amount": "20.00", "kind": "buy_x_get_y",
                          "condition": {"buy": 2, "get": 1}}]},

@@ -23,6 +23,7 @@ from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
 from hub.intake.states import move
+from hub.items import service as item_checks
 from hub.models import utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
@@ -127,6 +128,7 @@ def abandon(session: Session, intake: Intake, actor: Actor) -> None:
     for line in rma.lines:
         return_actions.clear_decision(line)
     session.execute(sa.delete(Inspection).where(Inspection.intake_id == intake.id))
+    item_checks.forget(session, intake)
     scan_revisions.touch(session, intake_ids={intake.id})  # a bulk delete: no flush sees it
     record(session, actor, "intake.abandoned", "intake", intake.id, store_id=intake.store_id)
 
@@ -153,6 +155,8 @@ def record_unit(session: Session, intake: Intake, unit_id: int, decision: UnitDe
     _require_open(intake)
     line, order_line = _unit(session, intake, unit_id)
     problems = inspection.check_decision(order_line.category, decision)
+    if decision.decision == "accept":
+        problems += item_checks.acceptance_problems(session, line.id)
     if problems:
         raise InvalidInput(problems)
     found = session.scalar(sa.select(Inspection).where(Inspection.return_line_id == line.id))

@@ -64,5 +64,13 @@ class OrderLine(Base):
     shipping_price: Mapped[int] = money_column()
     shipping_tax: Mapped[int] = money_column()
     promotions: Mapped[list] = mapped_column(JsonDoc, default=list)
+    # The item's GTIN as 14 digits (hub.items.gtin), from the order import or, for Amazon
+    # orders, from the Catalog Items API; "" while unknown. gtin_source: import | amazon |
+    # none (Amazon answered and knows no EAN/UPC) | "" (not asked yet, or no answer).
+    gtin: Mapped[str] = mapped_column(sa.String(14), default="", server_default="")
+    gtin_source: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    # The shipped units' serial numbers when the import or Amazon (FBA) knows them.
+    serial_numbers: Mapped[list] = mapped_column(JsonDoc, default=list,
+                                                 server_default="[]")
 
     order: Mapped[Order] = relationship(back_populates="lines")

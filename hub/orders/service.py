@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.audit.service import Actor, record
+from hub.items import gtin
 from hub.money import Money
 from hub.orders.models import CHANNELS, Order, OrderLine
 from hub.validation import Checker, InvalidInput
@@ -47,6 +48,26 @@ def _promotions(check: Checker, data: dict, path: str, currency: str) -> list[di
             else {},
         })
     return promos
+
+
+def _item_identity(check: Checker, line: dict, where: str) -> dict:
+    """The item's GTIN and the shipped units' serial numbers, when the import carries them
+    (absent keys are left out, so an update without them keeps what Amazon told us)."""
+    out: dict = {}
+    if line.get("gtin") not in (None, ""):
+        try:
+            out["gtin"], out["gtin_source"] = gtin.normalise(line["gtin"]), "import"
+        except gtin.GtinError as exc:
+            check.fail(where + "gtin", str(exc))
+    serials = line.get("serial_numbers")
+    if serials is not None:
+        if not isinstance(serials, list) or len(serials) > 999 or not all(
+                isinstance(s, str) and 0 < len(s.strip()) <= 64 for s in serials):
+            check.fail(where + "serial_numbers", "must be a list of serial numbers "
+                                                 "(each 1 to 64 characters)")
+        else:
+            out["serial_numbers"] = [s.strip().upper() for s in serials]
+    return out
 
 
 def parse_order(payload: dict) -> dict:
@@ -110,6 +131,7 @@ def parse_order(payload: dict) -> dict:
             "shipping_tax": _minor(check, line, "shipping_tax", where + "shipping_tax",
                                    currency),
             "promotions": _promotions(check, line, where, currency),
+            **_item_identity(check, line, where),
         })
     check.done()
     return {"order": order, "lines": lines}

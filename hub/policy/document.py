@@ -60,6 +60,8 @@ DEFAULT_POLICY: dict = {
     "voucher_ttl_days": 14,
     # A voucher routed to one store may be handed in at another of the chain's stores.
     "intake": {"accept_at_other_stores": True},
+    # Item verification at the counter: the categories whose units need their serial number.
+    "items": {"serial_required": ["electronics"]},
 }
 
 
@@ -142,6 +144,10 @@ def validate_policy(doc: object) -> list[dict]:
     if not isinstance(section(doc, "intake", "intake").get("accept_at_other_stores", True),
                       bool):
         fail("intake.accept_at_other_stores", "must be true or false")
+    serials = section(doc, "items", "items").get("serial_required", [])
+    if not isinstance(serials, list) or not all(isinstance(c, str) and 0 < len(c) <= 60
+                                                for c in serials):
+        fail("items.serial_required", "must be a list of category names")
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
     return errors
@@ -160,6 +166,11 @@ def _dispositions(doc: Mapping, fail) -> None:
 def default_disposition(doc: Mapping, category: str) -> str:
     rules = doc.get("dispositions") or {}
     return (rules.get("by_category") or {}).get(category) or rules.get("default") or "restock"
+
+
+def serial_required(doc: Mapping, category: str) -> bool:
+    """Whether the counter asks for the serial number of a unit of ``category``."""
+    return category in (doc.get("items") or {}).get("serial_required", [])
 
 
 def threshold(amounts: Mapping[str, str], currency: str) -> int | None:

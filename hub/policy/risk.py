@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hub.policy.document import threshold
 
 POINTS = {"blocklisted": 100, "serial_returner": 35, "velocity": 25, "high_value": 20,
-          "wardrobing": 20, "voucher_replay": 40}
+          "wardrobing": 20, "voucher_replay": 40, "serial_already_returned": 40}
 
 
 @dataclass(frozen=True)
@@ -88,3 +88,29 @@ def assess(ctx: RiskContext, policy: Mapping) -> RiskAssessment:
     else:
         action = "none"
     return RiskAssessment(score, tuple(flags), action)
+
+
+def action_for(score: int, policy: Mapping) -> str:
+    """What a score asks for (a blocklisted shopper never gets this far)."""
+    rules = policy["risk"]
+    if score >= rules["review_score"]:
+        return "hq_review"
+    if score >= rules["supervisor_score"]:
+        return "supervisor"
+    return "none"
+
+
+def serial_already_returned(score: int, flags: list[dict], serial_in: str,
+                            policy: Mapping) -> tuple[int, list[dict], str]:
+    """A unit handed in at the counter carries a serial number that an earlier return
+    already brought back: the same physical item returned twice, or a swapped unit. Adds the
+    flag once per earlier return; returns the new score, flags and action."""
+    if any(f.get("code") == "serial_already_returned" and f.get("return") == serial_in
+           for f in flags):
+        return score, flags, action_for(score, policy)
+    flag = Flag("serial_already_returned", POINTS["serial_already_returned"],
+                f"serial number already returned in {serial_in}", {"return": serial_in})
+    score = min(100, score + flag.points)
+    flags = [*flags, {"code": flag.code, "points": flag.points, "text": flag.text,
+                      **flag.params}]
+    return score, flags, action_for(score, policy)

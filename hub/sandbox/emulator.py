@@ -231,6 +231,8 @@ class Emulator:
                           "gzip": False, "encoding": "utf-8", "expire_urls": False}
             self.delays = {"queue": 2.0, "processing": 8.0, "finance": 60.0}
             self.orders: dict[str, dict] = {}
+            # (marketplace, ASIN) -> {"identifiers": [...], "itemName": ...}: Amazon's catalog
+            self.catalog: dict[tuple[str, str], dict] = {}
             self.returns: list[dict] = []
             self.fba_returns: list[dict] = []
             self.documents: dict[str, Document] = {}
@@ -422,6 +424,17 @@ class Emulator:
             if fixture is not None:
                 self.add_orders([fixture])
         return self.orders.get(order_id)
+
+    def add_catalog(self, items: list[dict]) -> int:
+        """Catalog items: {"asin", "marketplaceId", "itemName", "identifiers": [{"identifierType":
+        "EAN", "identifier": "..."}]}, as getCatalogItem's ItemIdentifier shows them."""
+        with self.lock:
+            for item in items:
+                key = (item.get("marketplaceId", "ATVPDKIKX0DER"), str(item["asin"]))
+                self.catalog[key] = {"identifiers": [
+                    {"identifierType": str(i["identifierType"]), "identifier": str(i["identifier"])}
+                    for i in item.get("identifiers", [])], "itemName": item.get("itemName", "")}
+            return len(items)
 
     def add_returns(self, rows: list[dict], fba: bool = False) -> int:
         with self.lock:
@@ -969,11 +982,48 @@ class Emulator:
             for line in order["items"].values():
                 item = {k: line[k] for k in ("OrderItemId", "SellerSKU", "ASIN", "Title",
                                              "QuantityOrdered", "QuantityShipped") if k in line}
+                if line.get("SerialNumbers") and order["FulfillmentChannel"] == "AFN":
+                    item["SerialNumbers"] = list(line["SerialNumbers"])  # FBA orders only
                 for key in ("ItemPrice", "ItemTax", "ShippingPrice", "ShippingTax"):
                     item[key] = {"CurrencyCode": currency,
                                  "Amount": decimal_text(int(line.get(key, 0)), currency)}
                 items.append(item)
             return {"payload": {"AmazonOrderId": order_id, "OrderItems": items}}
+
+    # --- catalog items (catalogItems_2022-04-01.json, getCatalogItem) ----------------------------
+
+    CATALOG_DATA = ("attributes", "dimensions", "identifiers", "images", "productTypes",
+                    "relationships", "salesRanks", "summaries", "vendorDetails")
+
+    def catalog_item(self, asin: str, params: dict[str, str]) -> dict:
+        """getCatalogItem. The sandbox's catalog holds identifiers and item names only: the
+        other data sets it is asked for come back empty (a real item has them)."""
+        markets = [m for m in (params.get("marketplaceIds") or "").split(",") if m]
+        if not markets:
+            raise ApiError(400, "InvalidInput", "Missing required 'marketplaceIds'.")
+        included = [d for d in (params.get("includedData") or "summaries").split(",") if d]
+        unknown = [d for d in included if d not in self.CATALOG_DATA]
+        if unknown:
+            raise ApiError(400, "InvalidInput",
+                           f"Invalid value(s) for 'includedData': {', '.join(unknown)}.")
+        if not re.fullmatch(r"[0-9A-Z]{10}", asin):
+            raise ApiError(400, "InvalidInput", f"Invalid ASIN '{asin}'.")
+        with self.lock:
+            found = {m: self.catalog[(m, asin)] for m in markets if (m, asin) in self.catalog}
+        if not found:
+            raise ApiError(404, "NOT_FOUND", f"Requested item '{asin}' not found in marketplace "
+                                             f"{', '.join(markets)}.")
+        item: dict = {"asin": asin}
+        for name in included:
+            if name == "identifiers":
+                item[name] = [{"marketplaceId": m, "identifiers": list(d["identifiers"])}
+                              for m, d in found.items()]
+            elif name == "summaries":
+                item[name] = [{"marketplaceId": m, "itemName": d["itemName"]}
+                              for m, d in found.items() if d["itemName"]]
+            else:
+                item[name] = {} if name == "attributes" else []
+        return item
 
     # --- inspection ---------------------------------------------------------------------------
 

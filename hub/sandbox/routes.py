@@ -265,6 +265,12 @@ def get_order_items(seller, order_id):
     return emulator().order_items(seller, order_id)
 
 
+@bp.get("/catalog/2022-04-01/items/<asin>")
+@operation("getCatalogItem")
+def get_catalog_item(seller, asin):
+    return emulator().catalog_item(asin, request.args.to_dict())
+
+
 # --- test control (not SP-API) -----------------------------------------------------------------
 
 @bp.get("/_emu/state")
@@ -291,6 +297,7 @@ def emu_clock():
 def emu_fixtures():
     body, emu = _body(), emulator()
     return jsonify({"orders": emu.add_orders(body.get("orders", [])),
+                    "catalog": emu.add_catalog(body.get("catalog", [])),
                     "returns": emu.add_returns(body.get("returns", [])),
                     "fba_returns": emu.add_returns(body.get("fba_returns", []), fba=True)})
 

@@ -22,7 +22,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PURE = {
     "hub.money", "hub.text", "hub.validation", "hub.amazon.feed", "hub.amazon.states",
     "hub.amazon.ratelimit", "hub.amazon.reconcile", "hub.hq.access", "hub.hq.charts",
-    "hub.intake.inspection", "hub.intake.states", "hub.ledger.rules", "hub.policy.document",
+    "hub.intake.inspection", "hub.intake.states", "hub.items.gtin", "hub.ledger.rules",
+    "hub.policy.document",
     "hub.policy.risk", "hub.refunds.engine", "hub.refunds.states", "hub.returns.eligibility",
     "hub.returns.states", "hub.stores.geo", "hub.stores.hours", "hub.stores.importing",
     "hub.stores.routing", "hub.stores.zones", "hub.vouchers.crypto", "hub.vouchers.render",
