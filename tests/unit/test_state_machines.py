@@ -16,6 +16,7 @@ from tests.unit.test_layers import ROOT, not_the_product
 
 STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
+            "hub/creditnotes/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py",
             "hub/vouchers/actions.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
