@@ -25,7 +25,8 @@ BUSINESS_LINES = [
 def business_order_payload(order_id: str = BUSINESS_ORDER) -> dict:
     delivered = datetime.now(UTC) - timedelta(days=2)
     return {"status": "delivered", "delivered_at": delivered.isoformat(),
-            "purchased_at": (delivered - timedelta(days=2)).isoformat(),"channel": "amazon-business", "order_id": order_id, "marketplace_id": DE,
+            "purchased_at": (delivered - timedelta(days=2)).isoformat(),
+            "channel": "amazon-business", "order_id": order_id, "marketplace_id": DE,
             "seller_id": "A1DEMOSELLER",
             "currency": "EUR", "buyer": {"email": "einkauf@example.de", "postal_code": "10115",
                                          "country": "DE"},

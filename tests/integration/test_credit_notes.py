@@ -21,7 +21,7 @@ from hub.amazon.connector import AmazonError
 from hub.business import service as business
 from hub.creditnotes import service as notes
 from hub.creditnotes import upload
-from hub.creditnotes.models import CreditNote, CreditNoteSequence
+from hub.creditnotes.models import CreditNoteSequence
 from hub.models import utcnow
 from hub.orders.models import Order
 from hub.outbox import service as outbox
