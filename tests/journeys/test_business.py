@@ -12,8 +12,15 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.business_helpers import BUYER_INFO, DE, business_order_payload
-from tests.journeys.test_shopper import PHONE, _find_order, _hand_in, _push_until, _qr_token, \
-    _rma, _store_point
+from tests.journeys.test_shopper import (
+    PHONE,
+    _find_order,
+    _hand_in,
+    _push_until,
+    _qr_token,
+    _rma,
+    _store_point,
+)
 
 PO_LABEL = {"en-US": "PO number", "de-DE": "Bestellnummer", "ja-JP": "注文書番号"}
 
