@@ -31,6 +31,29 @@ def upgrade():
         sa.PrimaryKeyConstraint('order_id', name=op.f('pk_business_buyers')),
     )
     op.create_table(
+        'business_return_batches',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('number', sa.String(length=12), nullable=False),
+        sa.Column('buyer_email', sa.String(length=254), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_business_return_batches')),
+        sa.UniqueConstraint('number', name=op.f('uq_business_return_batches_number')),
+    )
+    op.create_table(
+        'business_return_batch_members',
+        sa.Column('batch_id', sa.Integer(), nullable=False),
+        sa.Column('rma_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['batch_id'], ['business_return_batches.id'],
+                                ondelete='CASCADE',
+                                name=op.f('fk_business_return_batch_members_batch_id_'
+                                          'business_return_batches')),
+        sa.ForeignKeyConstraint(['rma_id'], ['return_authorizations.id'],
+                                name=op.f('fk_business_return_batch_members_rma_id_'
+                                          'return_authorizations')),
+        sa.PrimaryKeyConstraint('batch_id', 'rma_id',
+                                name=op.f('pk_business_return_batch_members')),
+    )
+    op.create_table(
         'credit_note_sequences',
         sa.Column('seller_id', sa.String(length=40), nullable=False),
         sa.Column('marketplace_id', sa.String(length=20), nullable=False),
@@ -88,4 +111,6 @@ def upgrade():
 def downgrade():
     op.drop_table('credit_notes')
     op.drop_table('credit_note_sequences')
+    op.drop_table('business_return_batch_members')
+    op.drop_table('business_return_batches')
     op.drop_table('business_buyers')
