@@ -304,3 +304,5 @@ def qr(number: str, fmt: str):
     body = render.qr_png(voucher.token) if fmt == "png" else render.qr_svg(voucher.token)
     return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
+
+from portal import shopper_business as _business_upload  # noqa: E402,F401  (its views on bp)

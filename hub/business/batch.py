@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hub.business.models import BusinessReturnBatch, BusinessReturnBatchMember
 from hub.orders.models import Order
 from hub.returns import service as returns
+from hub.text import N_
 from hub.validation import InvalidInput
 from hub.vouchers import crypto
 
@@ -22,6 +23,13 @@ MAX_LINES = 500
 COLUMNS = {"order": ("order", "order_id", "order id", "amazon order id"),
            "item": ("item", "item_id", "order item id", "sku", "asin"),
            "quantity": ("quantity", "qty"), "reason": ("reason", "reason_code")}
+
+
+def _problem(line: int | str, template: str, **params) -> dict:
+    """A problem on one line: English for the API, the template for the portal's language."""
+    params = {"line": line, **params}
+    return {"field": f"line {line}", "message": template % params, "template": template,
+            "params": params}
 
 
 @dataclass(frozen=True)
@@ -38,14 +46,15 @@ def parse_csv(text: str) -> list[BatchLine]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if not header:
-        raise InvalidInput([{"field": "line 1", "message": "the file is empty"}])
+        raise InvalidInput([_problem(1, N_("Line %(line)s: the file is empty."))])
     names = [h.strip().lower() for h in header]
     where = {key: next((names.index(a) for a in aliases if a in names), None)
              for key, aliases in COLUMNS.items()}
     missing = [k for k, i in where.items() if i is None]
     if missing:
-        raise InvalidInput([{"field": "line 1",
-                             "message": f"missing column(s): {', '.join(missing)}"}])
+        raise InvalidInput([_problem(1, N_("Line %(line)s: missing column(s) %(columns)s; "
+                                           "the columns are order, item, quantity, reason."),
+                                     columns=", ".join(missing))])
     raw = []
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
@@ -68,26 +77,30 @@ def parse_json(lines: object) -> list[BatchLine]:
 def check_lines(raw: list[tuple[int, dict[str, str]]]) -> list[BatchLine]:
     errors: list[dict] = []
     if not raw:
-        errors.append({"field": "lines", "message": "no line to return"})
+        errors.append({"field": "lines", "message": "no line to return",
+                       "template": N_("There is no line to return.")})
     if len(raw) > MAX_LINES:
-        raise InvalidInput([{"field": "lines", "message": f"at most {MAX_LINES} lines; "
-                                                          f"this request has {len(raw)}"}])
+        raise InvalidInput([{"field": "lines", "message": f"at most {MAX_LINES} lines",
+                             "template": N_("At most %(max)s lines; this request has "
+                                            "%(count)s."),
+                             "params": {"max": MAX_LINES, "count": len(raw)}}])
     out, seen = [], {}
     for number, cells in raw:
-        field = f"line {number}"
         if not cells["order"] or not cells["item"]:
-            errors.append({"field": field, "message": "order and item are required"})
+            errors.append(_problem(number, N_("Line %(line)s: the order and the item are "
+                                              "required.")))
             continue
         if not cells["quantity"].isdigit() or not 1 <= int(cells["quantity"]) <= 999:
-            errors.append({"field": field, "message": "quantity must be a whole number "
-                                                      "from 1 to 999"})
+            errors.append(_problem(number, N_("Line %(line)s: the quantity must be a whole "
+                                              "number from 1 to 999.")))
             continue
         if not cells["reason"]:
-            errors.append({"field": field, "message": "a reason is required"})
+            errors.append(_problem(number, N_("Line %(line)s: a reason is required.")))
             continue
         key = (cells["order"], cells["item"])
         if key in seen:
-            errors.append({"field": field, "message": f"the same item as line {seen[key]}"})
+            errors.append(_problem(number, N_("Line %(line)s: the same item as line "
+                                              "%(first)s."), first=seen[key]))
             continue
         seen[key] = number
         out.append(BatchLine(number, cells["order"][:40], cells["item"][:80],
@@ -100,7 +113,8 @@ def check_lines(raw: list[tuple[int, dict[str, str]]]) -> list[BatchLine]:
 def create_batch(session: Session, lines: list[BatchLine], *, actor, keyring, secret: str,
                  latitude: float | None = None, longitude: float | None = None,
                  store_code: str | None = None, locale: str = "en",
-                 link_base: str | None = None) -> BusinessReturnBatch:
+                 link_base: str | None = None,
+                 buyer_email: str | None = None) -> BusinessReturnBatch:
     """One return per order, all or none, under one batch number. InvalidInput names the
     lines at fault; the caller rolls back."""
     by_order: dict[str, list[BatchLine]] = {}
@@ -108,13 +122,18 @@ def create_batch(session: Session, lines: list[BatchLine], *, actor, keyring, se
         by_order.setdefault(line.order_id, []).append(line)
     orders = {o.external_id: o for o in session.scalars(sa.select(Order).where(
         Order.channel == "amazon-business", Order.external_id.in_(list(by_order))))}
-    errors = [{"field": f"line {ln.line_no}",
-               "message": f"{ln.order_id} is not an Amazon Business order Homing knows"}
+    if buyer_email is not None:  # the portal: only the signed-in buyer's own orders
+        orders = {k: o for k, o in orders.items() if o.buyer_email == buyer_email}
+    errors = [_problem(ln.line_no, N_("Line %(line)s: %(order)s is not one of your Amazon "
+                                      "Business orders."), order=ln.order_id)
               for order_id, group in by_order.items() if order_id not in orders
               for ln in group]
     buyers = {o.buyer_email for o in orders.values()}
     if len(buyers) > 1:
-        errors.append({"field": "lines", "message": "all orders must be of the same buyer"})
+        errors.append({"field": "lines", "message": "all orders must be of the same buyer",
+                       "template": N_("All orders must be of the same buyer.")})
+        raise InvalidInput(errors)
+    if not orders:
         raise InvalidInput(errors)
     rmas = []
     for order_id, group in by_order.items():  # every order checked, all problems reported
@@ -144,8 +163,8 @@ def _one_order(session: Session, order: Order, group: list[BatchLine], **kw):
         by_item.setdefault(line.sku, line.external_item_id)
         if line.asin:
             by_item.setdefault(line.asin, line.external_item_id)
-    unknown = [{"field": f"line {ln.line_no}",
-                "message": f"{ln.item} is not an item of order {order.external_id}"}
+    unknown = [_problem(ln.line_no, N_("Line %(line)s: %(item)s is not an item of order "
+                                       "%(order)s."), item=ln.item, order=order.external_id)
                for ln in group if ln.item not in by_item]
     if unknown:
         raise InvalidInput(unknown)
@@ -161,8 +180,9 @@ def _one_order(session: Session, order: Order, group: list[BatchLine], **kw):
     except InvalidInput as exc:
         raise InvalidInput([_on_line(e, group) for e in exc.errors]) from exc
     except returns.ReturnConflict as exc:
-        raise InvalidInput([{"field": f"line {ln.line_no}", "message": "already being "
-                             "returned in another request"} for ln in group]) from exc
+        raise InvalidInput([_problem(ln.line_no, N_("Line %(line)s: already being returned "
+                                                    "in another request."))
+                            for ln in group]) from exc
 
 
 def _on_line(error: dict, group: list[BatchLine]) -> dict:
@@ -174,6 +194,7 @@ def _on_line(error: dict, group: list[BatchLine]) -> dict:
             return {**error, "field": f"line {group[index].line_no}"}
     lines = ", ".join(str(ln.line_no) for ln in group)
     return {**error, "field": f"line{'s' if len(group) > 1 else ''} {lines}"}
+
 
 
 def _new_number(session: Session) -> str:

@@ -84,3 +84,44 @@ def test_bad_lines_are_named_and_nothing_is_written(client, api_key, session):
     assert _count(session, BusinessReturnBatch) == 0
     clerk = api_key("clerk", "NYC-1")
     assert client.post("/api/v1/rmas", json=bad, headers=clerk).status_code == 403
+
+
+def test_the_portal_upload_names_bad_lines_then_gives_one_rma_number(client, api_key,
+                                                                     session):
+    import io
+
+    seed_stores(session)
+    admin = api_key("admin")
+    _orders(client, admin)
+    other = business_order_payload("302-3333333-3333333")
+    other["buyer"] = {**other["buyer"], "email": "someone-else@example.com"}
+    assert client.post("/api/v1/orders", json=other, headers=admin).status_code in (200, 201)
+    found = client.post("/return/find", data={"order_id": FIRST, "proof": "10115"})
+    assert found.status_code == 302
+    items = client.get("/return/items").get_data(as_text=True)
+    assert "data-business-upload" in items
+
+    def upload(text: str):
+        return client.post("/return/business/upload", data={
+            "file": (io.BytesIO(text.encode()), "returns.csv"), "store_code": "NYC-1"},
+            content_type="multipart/form-data")
+
+    before = _count(session, ReturnAuthorization)
+    bad = upload("order,item,quantity,reason\n"
+                 f"{FIRST},DRILL-1,x,changed_mind.better_price\n"
+                 "302-3333333-3333333,BOOK-1,1,changed_mind.better_price\n")
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    assert "Line 2" in page and "Nothing was created" in page
+    # Another buyer's order is not theirs to return (named like an unknown order).
+    bad = upload("order,item,quantity,reason\n"
+                 "302-3333333-3333333,BOOK-1,1,changed_mind.better_price\n")
+    assert bad.status_code == 422 and "is not one of your Amazon" in bad.get_data(as_text=True)
+    assert _count(session, ReturnAuthorization) == before
+    good = upload("order,item,quantity,reason\n"
+                  f"{FIRST},DRILL-1,1,changed_mind.better_price\n"
+                  f"{SECOND},BOOK-1,1,changed_mind.better_price\n")
+    assert good.status_code == 201, good.get_data(as_text=True)
+    page = good.get_data(as_text=True)
+    assert "data-batch-number" in page and page.count("/return/r/") == 2
+    assert _count(session, BusinessReturnBatch) == 1
