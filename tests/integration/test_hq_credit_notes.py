@@ -48,6 +48,13 @@ def test_hq_lists_shows_and_corrects_a_rejected_note(client, api_key, session, s
     session.refresh(note)
     assert note.status == "superseded"
     assert client.get("/hq/credit-notes/999999").status_code == 404
+    # The return's drill-down tells the credit notes' story with the refund's.
+    from hub.returns.models import ReturnAuthorization
+
+    number = session.get(ReturnAuthorization, refund.rma_id).number
+    story = client.get(f"/hq/returns/{number}").get_data(as_text=True)
+    assert "Amazon rejected the VAT credit note" in story
+    assert "VAT credit note corrected under a new number" in story
 
 
 def test_a_store_supervisor_cannot_read_credit_notes(client, session):
