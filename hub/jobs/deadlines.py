@@ -37,6 +37,10 @@ Feed submissions (owner: amazon-push-refunds):
   submitted   since submitted_at    overdue after 4 h, or when not polled for 15 min
   any other   since last_polled_at or created_at, overdue after 1 h
 
+VAT credit notes (owner: vat-credit-notes, every 30 s): issued 30 min, uploading 30 min,
+unsure 1 h, submitted 4 h (hub.creditnotes.upload); accepted and superseded are terminal,
+rejected waits for a person in HQ's credit notes.
+
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
 succeeded, failed, amazon_refunded, manual, settled (failed ones wait in HQ's "refunds failed"),
 feed submissions done, fatal, cancelled. Amazon's own refund deadline (two business days) is
@@ -69,7 +73,11 @@ FEED_POLL_LIMIT = timedelta(minutes=15)
 FEED_TERMINAL = ("done", "fatal", "cancelled")
 ROUTINE_FUNCS = ("hub.jobs.tasks.relay_outbox", "hub.jobs.tasks.run_periodic")
 
+CREDIT_NOTE_LIMITS = {"issued": timedelta(minutes=30), "uploading": timedelta(minutes=30),
+                      "unsure": timedelta(hours=1), "submitted": timedelta(hours=4)}
+
 OWNERS = {
+    "credit_note": "vat-credit-notes",
     "outbox": "outbox relay",
     "refund.pending": "outbox (refund.submit)",
     "refund": "amazon-push-refunds",
@@ -278,13 +286,35 @@ def overdue_rq(conn, now: datetime) -> list[Overdue]:
     return items
 
 
+def overdue_credit_notes(session: Session, now: datetime, limit: int) -> list[Overdue]:
+    """VAT credit notes (owner: vat-credit-notes, every 30 s): issued since created_at,
+    uploading and unsure since upload_started_at, submitted since submitted_at."""
+    from hub.creditnotes.models import CreditNote
+
+    rows = session.scalars(sa.select(CreditNote).where(
+        CreditNote.status.in_(tuple(CREDIT_NOTE_LIMITS)),
+        CreditNote.created_at <= now - min(CREDIT_NOTE_LIMITS.values()))
+        .order_by(CreditNote.id).limit(limit))
+    items = []
+    for note in rows:
+        since = {"issued": note.created_at, "submitted": note.submitted_at}.get(
+            note.status, note.upload_started_at) or note.created_at
+        item = _past("credit_note", note.number, note.status, since,
+                     CREDIT_NOTE_LIMITS[note.status], now, OWNERS["credit_note"],
+                     attempts=note.attempts, last_error=note.rejection_reason)
+        if item:
+            items.append(item)
+    return items
+
+
 def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) -> list[Overdue]:
     """Everything past its deadline, oldest deadline first."""
     from hub.jobs.runner import load_periodic_jobs
 
     load_periodic_jobs()  # the periodic jobs' names and periods
     items = [*overdue_outbox(session, now, limit), *overdue_refunds(session, now, limit),
-             *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now)]
+             *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now),
+             *overdue_credit_notes(session, now, limit)]
     if redis is not None:
         items += overdue_rq(redis, now)
     return sorted(items, key=lambda item: item.deadline)

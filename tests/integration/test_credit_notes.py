@@ -229,3 +229,14 @@ def test_numbers_have_no_gaps_and_no_duplicates_under_concurrency(scratch_databa
     with Session(engine) as s:
         assert notes.next_number(s, seller, "A13V1IB3VIYZZH") == 1  # per marketplace
     engine.dispose()
+
+
+def test_a_note_stuck_before_amazon_is_listed_overdue(client, api_key, session, sandbox, emu):
+    from hub.jobs.deadlines import overdue
+
+    refund = _business_refund(client, api_key, session, sandbox)
+    [note] = notes.notes_for_refund(session, refund.id)
+    assert not [i for i in overdue(session, utcnow()) if i.kind == "credit_note"]
+    [item] = [i for i in overdue(session, utcnow() + timedelta(hours=1))
+              if i.kind == "credit_note"]
+    assert (item.ref, item.state, item.owner) == (note.number, "issued", "vat-credit-notes")
