@@ -4,7 +4,9 @@ schema. Imported by the app factory and by migrations/env.py."""
 from hub.amazon import models as amazon_models  # noqa: F401
 from hub.audit import models as audit_models  # noqa: F401
 from hub.auth import models as auth_models  # noqa: F401
+from hub.business import models as business_models  # noqa: F401
 from hub.counter import models as counter_models  # noqa: F401
+from hub.creditnotes import models as credit_note_models  # noqa: F401
 from hub.intake import models as intake_models  # noqa: F401
 from hub.items import models as item_models  # noqa: F401
 from hub.ledger import models as ledger_models  # noqa: F401

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 from hub.amazon import orders as amazon_orders
 from hub.audit.service import Actor
+from hub.business import service as business
 from hub.extensions import db, limiter
 from hub.models import utcnow
 from hub.orders.models import Order
@@ -226,6 +227,9 @@ def stores():
 def confirm():
     order = _order()
     req = _request(order, request.form.get("store_code") or None)
+    # A business order's PO number, company and VAT id (one read, through an RDT); the
+    # return goes ahead without them when Amazon cannot be asked now.
+    business.read_buyer_from_app(current_app, db.session, order)
     try:
         rma = service.create_return(db.session, order, req, actor=SHOPPER, keyring=keyring(),
                                     secret=current_app.config["SECRET_KEY"],
@@ -271,6 +275,7 @@ def status(number: str):
         "shopper/status.html", rma=rma, data=data, key=access_key(number), state=state,
         zone=store.timezone if store else None, store=store, units=units,
         country=order.ship_country or (store.country if store else None),
+        buyer=business.buyer_of(db.session, order),
         why=text.explanations(state.explanations, _titles(order), rma.currency))
 
 
@@ -289,3 +294,5 @@ def qr(number: str, fmt: str):
     body = render.qr_png(voucher.token) if fmt == "png" else render.qr_svg(voucher.token)
     return Response(body, mimetype="image/png" if fmt == "png" else "image/svg+xml",
                     headers={"Cache-Control": "private, max-age=86400"})
+
+from portal import shopper_business as _business_upload  # noqa: E402,F401  (its views on bp)

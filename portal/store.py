@@ -33,12 +33,13 @@ from flask_login import current_user, login_user, logout_user
 from hub.audit.service import Actor
 from hub.auth.models import User
 from hub.auth.service import AuthError, authenticate_device, authenticate_pin
+from hub.business import service as business
 from hub.extensions import db, limiter
 from hub.intake import inspection, photos
 from hub.intake import service as intakes
 from hub.intake.models import Intake, Photo
 from hub.models import utcnow
-from hub.orders.models import OrderLine
+from hub.orders.models import Order, OrderLine
 from hub.orders.service import AMAZON_ORDER_ID
 from hub.policy.approvals import ROLE_LABELS
 from hub.policy.service import REASONS
@@ -248,8 +249,9 @@ def _open_from_text(text: str):
 def _overview(intake: Intake, **extra):
     data = intakes.intake_to_dict(db.session, intake)
     rma = db.session.get(ReturnAuthorization, intake.rma_id)
+    buyer = business.buyer_of(db.session, db.session.get(Order, rma.order_id))
     return render_template("store/intake.html", intake=intake, data=data, rma=rma,
-                           store=g.store, **extra)
+                           store=g.store, buyer=buyer, **extra)
 
 
 @bp.get("/intakes/<int:intake_id>")

@@ -39,6 +39,9 @@ SANDBOX_CREDENTIALS = {"refresh_token": "Atzr|homing-sandbox-refresh-token",
                        "lwa_app_id": "amzn1.application-oa2-client.homing-sandbox",
                        "lwa_client_secret": "homing-sandbox-secret"}
 TIMEOUT = 30.0
+VAT_INVOICE_FEED = "UPLOAD_VAT_INVOICE"
+# The personal data a business order's documents need, and no more (Tokens API dataElements).
+BUSINESS_DATA_ELEMENTS = ("buyerInfo", "buyerTaxInformation")
 FEED_SETTLE_SECONDS = 180.0
 
 
@@ -197,13 +200,28 @@ class Connector:
 
     # --- feeds ------------------------------------------------------------------------------
 
-    def upload_feed(self, marketplace_id: str, document: bytes) -> str:
+    def upload_feed(self, marketplace_id: str, document: bytes,
+                    content_type: str = feed_xml.CONTENT_TYPE) -> str:
         import io
 
         client = self._client(Feeds, marketplace_id)
         response = self.call("createFeedDocument", lambda: client.create_feed_document(
-            io.BytesIO(document), feed_xml.CONTENT_TYPE))
+            io.BytesIO(document), content_type))
         return response.payload["feedDocumentId"]
+
+    def create_vat_invoice_feed(self, marketplace_id: str, document_id: str,
+                                options: dict[str, str]) -> str:
+        """createFeed for an ``UPLOAD_VAT_INVOICE`` PDF with its ``feedOptions`` (the
+        ``metadata:`` keys Amazon documents for invoices and credit notes)."""
+        client = self._client(Feeds, marketplace_id)
+        response = self.call("createFeed", lambda: client.create_feed(
+            VAT_INVOICE_FEED, document_id, marketplaceIds=[marketplace_id],
+            feedOptions=dict(options)))
+        feed_id = (response.payload or {}).get("feedId") if isinstance(response.payload, dict) \
+            else None
+        if not feed_id:
+            raise AmazonUnsure("createFeed", "UnreadableAnswer", "no feedId in the answer")
+        return str(feed_id)
 
     def create_feed(self, marketplace_id: str, document_id: str) -> str:
         client = self._client(Feeds, marketplace_id)
@@ -219,12 +237,13 @@ class Connector:
         client = self._client(Feeds, marketplace_id)
         return self.call("getFeed", lambda: client.get_feed(feed_id)).payload
 
-    def recent_feeds(self, marketplace_id: str, since: datetime) -> list[dict]:
-        """Every adjustment feed created since ``since``, all pages (a partial list would let
-        a feed go unseen)."""
+    def recent_feeds(self, marketplace_id: str, since: datetime,
+                     feed_type: str = feed_xml.FEED_TYPE) -> list[dict]:
+        """Every feed of ``feed_type`` (by default the adjustment feed) created since
+        ``since``, all pages (a partial list would let a feed go unseen)."""
         client = self._client(Feeds, marketplace_id)
         feeds: list[dict] = []
-        params = {"feedTypes": [feed_xml.FEED_TYPE], "pageSize": 100,
+        params = {"feedTypes": [feed_type], "pageSize": 100,
                   "createdSince": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
         while True:
             payload = self.call("getFeeds", lambda p=params: client.get_feeds(**p)).payload
@@ -296,6 +315,22 @@ class Connector:
                 raise Throttled("createRestrictedDataToken", wait)
         try:
             return self.call("getOrder", lambda: client.get_order(order_id, **extra)).payload
+        except AmazonError as exc:
+            if exc.status == 404 or exc.code == "NotFound":
+                return None
+            raise
+
+    def business_buyer(self, marketplace_id: str, order_id: str) -> dict | None:
+        """getOrder with a Restricted Data Token for the buyer's PO number, company and tax
+        ids only (dataElements buyerInfo and buyerTaxInformation; no shipping address).
+        None when Amazon does not know the order."""
+        client = self._client(Orders, marketplace_id)
+        wait = self.buckets.take(self.seller_id, "createRestrictedDataToken")
+        if wait > 0:
+            raise Throttled("createRestrictedDataToken", wait)
+        try:
+            return self.call("getOrder", lambda: client.get_order(
+                order_id, RestrictedResources=list(BUSINESS_DATA_ELEMENTS))).payload
         except AmazonError as exc:
             if exc.status == 404 or exc.code == "NotFound":
                 return None

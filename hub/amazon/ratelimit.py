@@ -18,6 +18,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
     "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
     "getCatalogItem": (2, 2),  # catalogItems_2022-04-01.json
+    "getOrderBuyerInfo": (0.5, 30),
 }
 
 # Atomic take: refill by elapsed time, take one token if there is one, else report the wait.

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.amazon.models import SettlementLine
 from hub.audit.models import AuditEvent
+from hub.creditnotes.models import CreditNote
 from hub.hq.access import Scope
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
 from hub.ledger.models import Account, JournalEntry
@@ -216,6 +217,11 @@ def _timeline(session: Session, d: ReturnDetail) -> list[Moment]:
     if d.refund is not None:
         subjects.append(sa.and_(AuditEvent.subject_type == "refund",
                                 AuditEvent.subject_id == str(d.refund.id)))
+        notes = [str(i) for i in session.scalars(sa.select(CreditNote.id).where(
+            CreditNote.refund_id == d.refund.id))]
+        if notes:  # the refund's VAT credit notes: issued, uploaded, Amazon's verdict
+            subjects.append(sa.and_(AuditEvent.subject_type == "credit_note",
+                                    AuditEvent.subject_id.in_(notes)))
     moments = [Moment(e.occurred_at, e.action, e.actor_label, e.after or {}, e.before or {})
                for e in session.scalars(sa.select(AuditEvent).where(sa.or_(*subjects)))]
     currency = d.rma.currency

@@ -44,6 +44,9 @@ of the store on any of its tablets, or HQ's approval queue):
 Counter visits (owner: close-counter-visits, every 5 min):
   open        since started_at     closed by the sweep once 1 h old and every return done;
               overdue after 2 h (a return of the visit still with the clerk)
+VAT credit notes (owner: vat-credit-notes, every 30 s): issued 30 min, uploading 30 min,
+unsure 1 h, submitted 4 h (hub.creditnotes.upload); accepted and superseded are terminal,
+rejected waits for a person in HQ's credit notes.
 
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
 succeeded, failed, amazon_refunded, manual, settled (failed ones wait in HQ's "refunds failed"),
@@ -78,7 +81,11 @@ FEED_TERMINAL = ("done", "fatal", "cancelled")
 VISIT_LIMIT = timedelta(hours=2)
 ROUTINE_FUNCS = ("hub.jobs.tasks.relay_outbox", "hub.jobs.tasks.run_periodic")
 
+CREDIT_NOTE_LIMITS = {"issued": timedelta(minutes=30), "uploading": timedelta(minutes=30),
+                      "unsure": timedelta(hours=1), "submitted": timedelta(hours=4)}
+
 OWNERS = {
+    "credit_note": "vat-credit-notes",
     "outbox": "outbox relay",
     "refund.pending": "outbox (refund.submit)",
     "refund": "amazon-push-refunds",
@@ -310,6 +317,27 @@ def overdue_rq(conn, now: datetime) -> list[Overdue]:
     return items
 
 
+def overdue_credit_notes(session: Session, now: datetime, limit: int) -> list[Overdue]:
+    """VAT credit notes (owner: vat-credit-notes, every 30 s): issued since created_at,
+    uploading and unsure since upload_started_at, submitted since submitted_at."""
+    from hub.creditnotes.models import CreditNote
+
+    rows = session.scalars(sa.select(CreditNote).where(
+        CreditNote.status.in_(tuple(CREDIT_NOTE_LIMITS)),
+        CreditNote.created_at <= now - min(CREDIT_NOTE_LIMITS.values()))
+        .order_by(CreditNote.id).limit(limit))
+    items = []
+    for note in rows:
+        since = {"issued": note.created_at, "submitted": note.submitted_at}.get(
+            note.status, note.upload_started_at) or note.created_at
+        item = _past("credit_note", note.number, note.status, since,
+                     CREDIT_NOTE_LIMITS[note.status], now, OWNERS["credit_note"],
+                     attempts=note.attempts, last_error=note.rejection_reason)
+        if item:
+            items.append(item)
+    return items
+
+
 def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) -> list[Overdue]:
     """Everything past its deadline, oldest deadline first."""
     from hub.jobs.runner import load_periodic_jobs
@@ -317,7 +345,8 @@ def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) ->
     load_periodic_jobs()  # the periodic jobs' names and periods
     items = [*overdue_outbox(session, now, limit), *overdue_refunds(session, now, limit),
              *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now),
-             *overdue_approvals(session, now, limit), *overdue_visits(session, now, limit)]
+             *overdue_approvals(session, now, limit), *overdue_visits(session, now, limit),
+             *overdue_credit_notes(session, now, limit)]
     if redis is not None:
         items += overdue_rq(redis, now)
     return sorted(items, key=lambda item: item.deadline)

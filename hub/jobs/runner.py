@@ -113,6 +113,7 @@ def load_periodic_jobs() -> None:
     register."""
     import hub.amazon.jobs  # noqa: F401
     import hub.counter.jobs  # noqa: F401
+    import hub.creditnotes.jobs  # noqa: F401
     import hub.ledger.service  # noqa: F401
     import hub.notify.alerts  # noqa: F401
     import hub.notify.service  # noqa: F401

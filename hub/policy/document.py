@@ -17,7 +17,7 @@ GRADES = ("A", "B", "C", "D")
 CHANNELS = ("amazon-mfn", "amazon-fba", "amazon-business", "vendor", "web")
 
 DEFAULT_POLICY: dict = {
-    "windows": {"default_days": 30, "by_channel": {"amazon-business": 30},
+    "windows": {"default_days": 30, "by_channel": {"amazon-business": 7},
                 "by_marketplace": {}, "by_category": {"electronics": 30}},
     "categories": {"non_returnable": ["grocery", "gift_card", "hazmat", "digital"]},
     "refunds": {
@@ -58,6 +58,10 @@ DEFAULT_POLICY: dict = {
         "review_score": 60,
     },
     "voucher_ttl_days": 14,
+    # Amazon Business buyers: a voucher of their own length, and an alert on a buyer whose
+    # returned share of the units bought in the window is above the percentage.
+    "business": {"voucher_ttl_days": 7, "return_rate_alert_percent": 10,
+                 "return_rate_window_days": 90},
     # A voucher routed to one store may be handed in at another of the chain's stores.
     "intake": {"accept_at_other_stores": True},
     # Item verification at the counter: the categories whose units need their serial number.
@@ -148,6 +152,15 @@ def validate_policy(doc: object) -> list[dict]:
     if not isinstance(serials, list) or not all(isinstance(c, str) and 0 < len(c) <= 60
                                                 for c in serials):
         fail("items.serial_required", "must be a list of category names")
+    business = section(doc, "business", "business")
+    for key in ("voucher_ttl_days", "return_rate_window_days"):
+        if key in business:
+            days(business[key], f"business.{key}")
+            if isinstance(business[key], int) and business[key] < 1:
+                fail(f"business.{key}", "must be at least 1 day")
+    pct = business.get("return_rate_alert_percent", 10)
+    if not isinstance(pct, int | float) or isinstance(pct, bool) or not 0 <= pct <= 100:
+        fail("business.return_rate_alert_percent", "must be a percentage from 0 to 100")
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
     return errors
@@ -178,6 +191,18 @@ def threshold(amounts: Mapping[str, str], currency: str) -> int | None:
     if currency not in amounts:
         return None
     return Money(Decimal(str(amounts[currency])), currency).to_minor()
+
+
+def business_rules(doc: Mapping) -> dict:
+    """The business section with its defaults (a policy saved before it existed has none)."""
+    return {**DEFAULT_POLICY["business"], **(doc.get("business") or {})}
+
+
+def voucher_ttl_days(doc: Mapping, channel: str) -> int:
+    """How long a voucher lasts: business orders have their own length."""
+    if channel == "amazon-business":
+        return int(business_rules(doc)["voucher_ttl_days"])
+    return int(doc["voucher_ttl_days"])
 
 
 def return_window_days(doc: Mapping, channel: str, marketplace_id: str, category: str) -> int:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from hub.policy.document import threshold
 
 POINTS = {"blocklisted": 100, "serial_returner": 35, "velocity": 25, "high_value": 20,
-          "wardrobing": 20, "voucher_replay": 40, "serial_already_returned": 40}
+          "wardrobing": 20, "voucher_replay": 40, "serial_already_returned": 40,
+          "business_return_rate": 30}
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,9 @@ class RiskContext:
     returns_recently: int = 0  # ... within the velocity window
     worn_units: int = 0  # units graded as worn (tags removed, signs of use) at intake
     replay_attempts: int = 0  # scans of a voucher that was already used or cancelled
+    # A business buyer's units returned and bought in the business window (this one included).
+    business_units_returned: int = 0
+    business_units_bought: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,9 @@ def assess(ctx: RiskContext, policy: Mapping) -> RiskAssessment:
         flags.append(Flag("voucher_replay", POINTS["voucher_replay"],
                           f"voucher presented again after use ({ctx.replay_attempts}x)",
                           {"attempts": ctx.replay_attempts}))
+    business = _business_return_rate(ctx, policy)
+    if business is not None:
+        flags.append(business)
     score = min(100, sum(f.points for f in flags))
     if ctx.blocklisted:
         action = "block"
@@ -114,3 +122,19 @@ def serial_already_returned(score: int, flags: list[dict], serial_in: str,
     flags = [*flags, {"code": flag.code, "points": flag.points, "text": flag.text,
                       **flag.params}]
     return score, flags, action_for(score, policy)
+
+
+def _business_return_rate(ctx: RiskContext, policy: Mapping) -> Flag | None:
+    """A business buyer returning more than the policy's share of what they bought."""
+    if not ctx.business_units_bought:
+        return None
+    rules = {"return_rate_alert_percent": 10, "return_rate_window_days": 90,
+             **(policy.get("business") or {})}
+    percent = Decimal(ctx.business_units_returned * 100) / Decimal(ctx.business_units_bought)
+    if percent <= Decimal(str(rules["return_rate_alert_percent"])):
+        return None
+    shown = percent.quantize(Decimal("0.1"))
+    return Flag("business_return_rate", POINTS["business_return_rate"],
+                f"business buyer returned {shown} % of the units bought in "
+                f"{rules['return_rate_window_days']} days (alert above "
+                f"{rules['return_rate_alert_percent']} %)", {"percent": str(shown)})

@@ -21,6 +21,7 @@ from hub.orders.models import Order, OrderLine
 from hub.orders.service import normalise_email, normalise_postal_code
 from hub.outbox import service as outbox
 from hub.policy import service as policy_service
+from hub.policy.document import business_rules, voucher_ttl_days
 from hub.policy.models import ReturnReason
 from hub.policy.risk import RiskContext, assess
 from hub.refunds.engine import (
@@ -359,9 +360,10 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         order.currency, breakdown.total,
         frozenset(line.category for line, _, _ in units), blocked,
         returns_in_window=_shopper_returns(session, order, now, policy, "serial"),
-        returns_recently=_shopper_returns(session, order, now, policy, "velocity")), policy)
+        returns_recently=_shopper_returns(session, order, now, policy, "velocity"),
+        **_business_units(session, order, now, policy, len(units))), policy)
 
-    expires_at = now + timedelta(days=int(policy["voucher_ttl_days"]))
+    expires_at = now + timedelta(days=voucher_ttl_days(policy, order.channel))
     rma = ReturnAuthorization(
         number=_new_number(session), order_id=order.id, status="issued", source=req.source,
         policy_version_id=policy_version.id, policy_snapshot=policy,
@@ -430,6 +432,28 @@ def _shopper_returns(session: Session, order: Order, now: datetime, policy: Mapp
         .where(Order.buyer_email == order.buyer_email,
                ReturnAuthorization.created_at >= since,
                ReturnAuthorization.status.notin_(("cancelled", "expired")))) or 0
+
+
+def _business_units(session: Session, order: Order, now: datetime, policy: Mapping,
+                    returning: int) -> dict:
+    """A business buyer's units returned (with these) and bought in the business window,
+    for the return-rate alert; nothing for other orders."""
+    if order.channel != "amazon-business" or not order.buyer_email:
+        return {}
+    since = now - timedelta(days=int(business_rules(policy)["return_rate_window_days"]))
+    buyer = (Order.buyer_email == order.buyer_email, Order.channel == "amazon-business")
+    bought = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(OrderLine.quantity), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(*buyer, sa.or_(Order.purchased_at >= since, Order.purchased_at.is_(None))))
+    returned = session.scalar(
+        sa.select(sa.func.count(ReturnLine.id))
+        .join(ReturnAuthorization, ReturnAuthorization.id == ReturnLine.rma_id)
+        .join(Order, Order.id == ReturnAuthorization.order_id)
+        .where(*buyer, ReturnAuthorization.created_at >= since,
+               ReturnAuthorization.status.notin_(("cancelled", "expired"))))
+    return {"business_units_returned": int(returned or 0) + returning,
+            "business_units_bought": int(bought or 0)}
 
 
 # --- cancel and expire --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import random
 import re
@@ -28,7 +29,7 @@ from decimal import Decimal
 
 from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
-from hub.sandbox import adjustments
+from hub.sandbox import adjustments, vat_invoices
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
 RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
@@ -40,7 +41,7 @@ RETURNS_REPORTS = ("GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE",
                    "GET_XML_RETURNS_DATA_BY_RETURN_DATE",
                    "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA")
 SETTLEMENT_REPORT = "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE_V2"
-FEED_TYPES = ("POST_PAYMENT_ADJUSTMENT_DATA",)
+FEED_TYPES = ("POST_PAYMENT_ADJUSTMENT_DATA", vat_invoices.FEED_TYPE)
 FLAT_RETURNS_COLUMNS = (
     "Order ID", "Order date", "Return request date", "Return request status", "Amazon RMA ID",
     "Merchant RMA ID", "Label type", "Label cost", "Currency code", "Return carrier",
@@ -228,7 +229,9 @@ class Emulator:
                                 "seed": None}
             self.rng = random.Random(0)
             self.flags = {"stuck_feeds": False, "fatal_feeds": 0, "fatal_reports": 0,
-                          "gzip": False, "encoding": "utf-8", "expire_urls": False}
+                          "gzip": False, "encoding": "utf-8", "expire_urls": False,
+                          # A reason: the next VAT document is rejected with it (then cleared).
+                          "reject_vat_invoice": ""}
             self.delays = {"queue": 2.0, "processing": 8.0, "finance": 60.0}
             self.orders: dict[str, dict] = {}
             # (marketplace, ASIN) -> {"identifiers": [...], "itemName": ...}: Amazon's catalog
@@ -241,6 +244,8 @@ class Emulator:
             self.open_lines: list[dict] = []  # settlement lines of the open period
             self.settlements: list[dict] = []
             self.applied: list[dict] = []  # every adjustment item accepted, for assertions
+            # Every UPLOAD_VAT_INVOICE feed: its options, the document's hash and the verdict.
+            self.vat_uploads: list[dict] = []
             self.own_refunds: list[dict] = []  # refunds Amazon made itself (/_emu/refund)
             self.requests: dict[str, int] = {}  # operation -> calls answered (incl. 429)
             self.throttled: dict[str, int] = {}
@@ -415,6 +420,7 @@ class Emulator:
                     "LatestDeliveryDate": order.get("LatestDeliveryDate"),
                     "ShippingAddress": order.get("ShippingAddress") or {},
                     "BuyerInfo": order.get("BuyerInfo") or {},
+                    "BuyerTaxInformation": order.get("BuyerTaxInformation") or {},
                     "items": items}
             return len(orders)
 
@@ -513,13 +519,26 @@ class Emulator:
                                                     "never uploaded")
             if self.now() - doc.created_at > timedelta(days=FEED_DOCUMENT_DAYS):
                 raise ApiError(400, "InvalidInput", "inputFeedDocumentId has expired")
+            options = {}
+            if feed_type == vat_invoices.FEED_TYPE:
+                try:
+                    options = vat_invoices.read_options(body.get("feedOptions"), markets)
+                except vat_invoices.OptionsError as exc:
+                    raise ApiError(400, "InvalidInput", str(exc)) from exc
             now = self.now()
             job = Job(self._next_id(), "feed", feed_type, seller, markets, now,
-                      input_document_id=doc.id, stuck=self.flags["stuck_feeds"],
+                      input_document_id=doc.id, stuck=self.flags["stuck_feeds"], options=options,
                       listed_at=now + timedelta(
                           seconds=self.consistency["list_lag_seconds"]),
                       jitter=self.rng.uniform(0, self.consistency["processing_jitter"]),
-                      messages=_carried(doc.data))
+                      messages=_carried(doc.data) if not options else [])
+            if options:
+                self.vat_uploads.append({
+                    "feed_id": job.id, "seller_id": seller, "marketplace_id": markets[0],
+                    "options": options, "content_type": doc.content_type,
+                    "size": len(doc.data), "sha256": hashlib.sha256(doc.data).hexdigest(),
+                    "is_pdf": vat_invoices.is_pdf(doc.data, doc.content_type),
+                    "accepted": None, "error": ""})
             if self.flags["fatal_feeds"]:
                 self.flags["fatal_feeds"] -= 1
                 job.fatal = True
@@ -604,8 +623,9 @@ class Emulator:
                 job.status = "FATAL"
             elif job.kind == "feed":
                 job.status = "DONE"
+                process = self._process_vat_feed if job.options else self._process_feed
                 job.result_document_id = self._store_result(
-                    "amzn1.tortuga.3.", "text/xml; charset=UTF-8", self._process_feed(job))
+                    "amzn1.tortuga.3.", "text/xml; charset=UTF-8", process(job))
             else:
                 self._finish_report(job)
 
@@ -649,6 +669,24 @@ class Emulator:
                 self._apply(message, job)
             self._note_outcome(job, message.message_id, errors)
         return adjustments.processing_report(job.id, outcomes, len(messages))
+
+    def _process_vat_feed(self, job: Job) -> bytes:
+        """One VAT document per feed: checked, and its invoice number taken if accepted."""
+        doc = self.documents[job.input_document_id]
+        upload = next(u for u in self.vat_uploads if u["feed_id"] == job.id)
+        order = self._order(job.options.get("orderid", ""))
+        used = {u["options"]["invoicenumber"] for u in self.vat_uploads
+                if u["accepted"] and u["seller_id"] == job.seller_id
+                and u["marketplace_id"] == job.marketplace_ids[0]}
+        rejection = self.flags.get("reject_vat_invoice") or None
+        verdict = vat_invoices.check_document(
+            job.options, doc.data, doc.content_type, used,
+            order is not None and order["seller_id"] == job.seller_id, rejection)
+        if rejection and verdict and verdict[0] == vat_invoices.E_REJECTED:
+            self.flags["reject_vat_invoice"] = ""
+        upload["accepted"], upload["error"] = verdict is None, verdict[1] if verdict else ""
+        outcomes = [] if verdict is None else [(None, verdict[0], verdict[1])]
+        return adjustments.processing_report(job.id, outcomes, 1)
 
     def _note_outcome(self, job: Job, message_id: int, errors: list) -> None:
         for carried in job.messages:
@@ -971,7 +1009,22 @@ class Emulator:
                                            if k in address})
             if "buyerInfo" in elements:
                 payload["BuyerInfo"] = dict(order.get("BuyerInfo") or {})
+            if "buyerTaxInformation" in elements and order.get("BuyerTaxInformation"):
+                payload["BuyerTaxInformation"] = dict(order["BuyerTaxInformation"])
             return {"payload": payload}
+
+    def buyer_info(self, seller: str, order_id: str) -> dict:
+        """getOrderBuyerInfo (a restricted operation: the route lets only an RDT through)."""
+        with self.lock:
+            self.order(seller, order_id)
+            info = dict(self.orders[order_id].get("BuyerInfo") or {})
+            return {"payload": {"AmazonOrderId": order_id, **info}}
+
+    def rdt_covers(self, token: str | None, path: str) -> bool:
+        """Whether ``token`` is a Restricted Data Token granted for ``path``."""
+        with self.lock:
+            _seller, paths, expires = self.rdts.get(token or "", ("", {}, self.now()))
+            return path in paths and expires > self.now()
 
     def order_items(self, seller: str, order_id: str) -> dict:
         with self.lock:
@@ -1036,6 +1089,7 @@ class Emulator:
                                "listedTime": iso(j.listed_at), "messages": j.messages}
                               for j in feeds],
                     "applied": self.applied, "own_refunds": self.own_refunds,
+                    "vat_uploads": self.vat_uploads,
                     "faults_pending": self.pending_faults(), "faults_fired": self.fired,
                     "consistency": self.consistency, "requests": self.requests,
                     "throttled": self.throttled, "open_settlement_lines": len(self.open_lines),

@@ -253,6 +253,16 @@ def get_order(seller, order_id):
     return emulator().order(seller, order_id, granted)
 
 
+@bp.get("/orders/v0/orders/<order_id>/buyerInfo")
+@operation("getOrderBuyerInfo")
+def get_order_buyer_info(seller, order_id):
+    # A restricted operation: Amazon answers it only to a Restricted Data Token for the path.
+    if not emulator().rdt_covers(request.headers.get("x-amz-access-token"), _spapi_path()):
+        raise ApiError(403, "Unauthorized", "Access to requested resource is denied. A "
+                                            "Restricted Data Token is required.")
+    return emulator().buyer_info(seller, order_id)
+
+
 @bp.post("/tokens/2021-03-01/restrictedDataToken")
 @operation("createRestrictedDataToken")
 def create_restricted_data_token(seller):

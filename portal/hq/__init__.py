@@ -10,6 +10,7 @@ from portal.hq import (  # noqa: F401
     approvals,
     audit,
     auth,
+    credit_notes,
     dashboard,
     exports,
     queues,

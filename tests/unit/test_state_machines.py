@@ -20,7 +20,8 @@ from tests.unit.test_layers import ROOT, not_the_product
 STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py", "hub/vouchers/actions.py",
-            "hub/outbox/states.py", "hub/ledger/states.py", "hub/counter/states.py"}
+            "hub/outbox/states.py", "hub/ledger/states.py", "hub/counter/states.py",
+            "hub/creditnotes/states.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
 
 
