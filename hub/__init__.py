@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.shopper import bp as shopper_bp
 
     app.register_blueprint(shopper_bp)
+    import portal.store_vendor  # noqa: F401  (the vendor returns' views on the store blueprint)
     from portal.store import bp as store_bp
 
     app.register_blueprint(store_bp)

@@ -17,6 +17,9 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "cancelFeed": (2, 15), "getFeeds": (0.0222, 10), "getFeedDocument": (0.0222, 10),
     "listFinancialEvents": (0.5, 30), "listFinancialEventsByOrderId": (0.5, 30),
     "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
+    # Vendor Invoices and Vendor Transaction Status (vendorInvoices.json,
+    # vendorTransactionStatus.json)
+    "submitInvoices": (10, 10), "getTransaction": (10, 20),
 }
 
 # Atomic take: refill by elapsed time, take one token if there is one, else report the wait.
