@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from hub.extensions import db, limiter
 from hub.intake import photos
 from hub.models import utcnow
+from hub.policy.document import vendor_takeback
 from hub.text import N_
 from hub.validation import InvalidInput
 from hub.vendor import queries
@@ -45,6 +46,11 @@ CONFLICTS = {
     "unknown_line": N_("That line is no longer on this shipment."),
 }
 NOT_OURS_LABEL = N_("Not the brand's product")
+
+
+@bp.app_context_processor
+def _sold_by_amazon():
+    return {"vendor_takeback": vendor_takeback}
 
 
 def _receipt(receipt_id: int) -> VendorReceipt:

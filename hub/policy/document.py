@@ -45,6 +45,9 @@ DEFAULT_POLICY: dict = {
     "voucher_ttl_days": 14,
     # A voucher routed to one store may be handed in at another of the chain's stores.
     "intake": {"accept_at_other_stores": True},
+    # Orders Amazon sold itself (Vendor Central, channel "vendor"): Amazon is the merchant
+    # and refunds its customer, so the brand takes them back only by a written decision.
+    "vendor_orders": {"brand_takes_back": False, "reason": ""},
 }
 
 
@@ -125,7 +128,28 @@ def validate_policy(doc: object) -> list[dict]:
         fail("intake.accept_at_other_stores", "must be true or false")
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
+    _vendor_orders(section(doc, "vendor_orders", "vendor_orders"), fail)
     return errors
+
+
+def _vendor_orders(section: Mapping, fail) -> None:
+    takes_back = section.get("brand_takes_back", False)
+    if not isinstance(takes_back, bool):
+        fail("vendor_orders.brand_takes_back", "must be true or false")
+    reason = section.get("reason", "")
+    if not isinstance(reason, str):
+        fail("vendor_orders.reason", "must be text")
+    elif takes_back is True and len(reason.strip()) < 10:
+        fail("vendor_orders.reason", "the brand takes back orders Amazon sold only with a "
+             "written reason (at least 10 characters)")
+
+
+def vendor_takeback(doc: Mapping) -> str | None:
+    """The written reason the brand takes back orders Amazon sold itself, or None: Amazon
+    refunds those, never Homing."""
+    section = doc.get("vendor_orders") or {}
+    reason = str(section.get("reason") or "").strip()
+    return reason if section.get("brand_takes_back") is True and len(reason) >= 10 else None
 
 
 def threshold(amounts: Mapping[str, str], currency: str) -> int | None:

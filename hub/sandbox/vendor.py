@@ -39,9 +39,9 @@ class Transaction:
     id: str
     vendor: str
     invoices: list[dict]
-    status: str = "Processing"
+    outcome: str = "Success"  # decided when Amazon receives it, in arrival order
     errors: list[dict] = field(default_factory=list)
-    checks_left: int = 1  # getTransaction calls answered Processing before it is decided
+    checks_left: int = 0  # getTransaction calls answered Processing before the outcome
 
 
 def _date_time(value, path: str) -> None:
@@ -189,7 +189,8 @@ def business_errors(invoice: dict, accepted_ids: set[str]) -> list[dict]:
 
 
 class VendorDesk:
-    """Transactions of submitted invoices, processed on the first status check."""
+    """Transactions of submitted invoices, decided on arrival (so a duplicate is one whether
+or not anyone asked for the first one's status)."""
 
     def __init__(self) -> None:
         self.transactions: dict[str, Transaction] = {}
@@ -204,18 +205,18 @@ class VendorDesk:
                                   checks_left=self.processing_checks)
         self.transactions[transaction.id] = transaction
         self.submitted.extend(invoices)
+        self._decide(transaction)
         return transaction.id
 
     def status(self, vendor: str, transaction_id: str) -> dict | None:
         transaction = self.transactions.get(transaction_id)
         if transaction is None or transaction.vendor != vendor:
             return None
-        if transaction.status == "Processing":
-            if transaction.checks_left > 0:
-                transaction.checks_left -= 1
-            else:
-                self._decide(transaction)
-        answer = {"transactionId": transaction.id, "status": transaction.status}
+        if transaction.checks_left > 0:
+            transaction.checks_left -= 1
+            return {"transactionStatus": {"transactionId": transaction.id,
+                                          "status": "Processing"}}
+        answer = {"transactionId": transaction.id, "status": transaction.outcome}
         if transaction.errors:
             answer["errors"] = transaction.errors
         return {"transactionStatus": answer}
@@ -226,7 +227,7 @@ class VendorDesk:
         for invoice in transaction.invoices:
             errors.extend(business_errors(invoice, accepted))
         if errors:
-            transaction.status, transaction.errors = "Failure", errors
+            transaction.outcome, transaction.errors = "Failure", errors
             return
-        transaction.status = "Success"
+        transaction.outcome = "Success"
         accepted.update(i["id"] for i in transaction.invoices)

@@ -54,6 +54,24 @@ def normalise_reference(text: str) -> str:
     return re.sub(r"\s+", "", text or "").upper()
 
 
+_ORDER_ID = re.compile(r"^\d{3}-?\d{7}-?\d{7}$")
+
+
+def sold_by_amazon(session: Session, text: str) -> bool:
+    """Whether what the clerk typed is the number of an order Amazon sold itself (a shopper
+    bringing such an order has no voucher: Amazon refunds it)."""
+    from hub.orders.models import Order
+    from hub.returns.eligibility import SOLD_BY_AMAZON
+
+    typed = re.sub(r"\s+", "", text or "")
+    if not _ORDER_ID.match(typed):
+        return False
+    digits = typed.replace("-", "")
+    order_id = f"{digits[:3]}-{digits[3:10]}-{digits[10:]}"
+    return session.scalar(sa.select(Order.id).where(Order.external_id == order_id,
+                                                    Order.channel == SOLD_BY_AMAZON)) is not None
+
+
 # --- at the counter ------------------------------------------------------------------------
 
 def open_receipt(session: Session, store_id: int, actor: Actor, vret_text: str,
