@@ -33,9 +33,9 @@ from tests.integration.test_store_app import _sign_in, _tablet
 ASIN_A, ASIN_B = "B07XJ8C8F5", "B08N5WRWNW"
 EXPORT = (
     "Debit Note Number,Type,VRET,Return ID,ASIN,Quantity,Amount,Currency,Invoice Date,Region\n"
-    "DN-5001,Return,VRET-77001,RET-9001,{a},10,250.00,USD,2026-11-20,NA\n"
-    "DN-5001,Return,VRET-77001,RET-9001,{b},2,40.00,USD,2026-11-20,NA\n"
-).format(a=ASIN_A, b=ASIN_B)
+    f"DN-5001,Return,VRET-77001,RET-9001,{ASIN_A},10,250.00,USD,2026-11-20,NA\n"
+    f"DN-5001,Return,VRET-77001,RET-9001,{ASIN_B},2,40.00,USD,2026-11-20,NA\n"
+)
 
 
 def _jpeg() -> bytes:
