@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import secrets
 import zipfile
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -36,10 +37,12 @@ def _count(page, asin: str, units: int, grade: str = "A", damaged: bool = False)
     page.wait_for_selector(f"#vret-lines tr[data-asin='{asin}']")
 
 
-def _note(stack, vret: str):
+def _note(stack, vret: str) -> tuple[str, str]:
+    """(number, status) of the VRET's latest credit note."""
     with stack.session() as s:
-        return s.scalar(sa.select(VendorCreditNote).where(
+        note = s.scalar(sa.select(VendorCreditNote).where(
             VendorCreditNote.number.like(f"CN-{vret}-%")).order_by(VendorCreditNote.id.desc()))
+        return note.number, note.status
 
 
 def test_a_vret_is_received_reconciled_disputed_and_credited(
@@ -93,10 +96,10 @@ def test_a_vret_is_received_reconciled_disputed_and_credited(
     hq.wait_for_url(f"**/hq/vendor/debit-notes/{debit_note}")
     with hq.expect_download() as pdf:
         hq.click("#evidence-pdf")
-    assert open(pdf.value.path(), "rb").read(5) == b"%PDF-"
+    assert Path(pdf.value.path()).read_bytes()[:5] == b"%PDF-"
     with hq.expect_download() as pack:
         hq.click("#evidence-zip")
-    archive = zipfile.ZipFile(io.BytesIO(open(pack.value.path(), "rb").read()))
+    archive = zipfile.ZipFile(io.BytesIO(Path(pack.value.path()).read_bytes()))
     assert f"evidence-{debit_note}.pdf" in archive.namelist()
     assert any(name.startswith("photos/") for name in archive.namelist())
     shortage = hq.locator("#differences tr[data-kind=units_missing]")
@@ -110,14 +113,14 @@ def test_a_vret_is_received_reconciled_disputed_and_credited(
     hq.click("#write-credit-note")
     hq.wait_for_url("**/hq/vendor/credit-notes/*")
     stack.run_job("outbox-relay")
-    stack.wait_for(lambda: _note(stack, vret).status != "draft", what="the note queued")
+    stack.wait_for(lambda: _note(stack, vret)[1] != "draft", what="the note queued")
     stack.run_job("vendor-credit-notes")
-    stack.wait_for(lambda: _note(stack, vret).status == "accepted", timeout=60,
+    stack.wait_for(lambda: _note(stack, vret)[1] == "accepted", timeout=60,
                    what="Amazon to accept the credit note")
     hq.reload()
     assert hq.get_attribute("#credit-status", "data-status") == "accepted"
     screenshot(hq, "hq-vendor-credit-note")
-    (sent,) = [i for i in emu.vendor.submitted if i["id"] == _note(stack, vret).number]
+    (sent,) = [i for i in emu.vendor.submitted if i["id"] == _note(stack, vret)[0]]
     details = sent["items"][0]["creditNoteDetails"]
     assert details["consignorsReferenceNumber"] == vret
     assert details["returnsReferenceNumber"] == "RET-J1"
