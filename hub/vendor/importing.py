@@ -56,7 +56,7 @@ KIND_WORDS = {
 MATCHED_KINDS = ("return", "debit_note", "shortage")  # those a VRET receipt can answer
 MAX_ROWS = 50_000
 _ASIN = re.compile(r"^[A-Z0-9]{10}$")
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,39}$")
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")  # also safe in a URL and a file name
 
 # Why a line was refused or noted; translated where the report is shown.
 PROBLEMS = {
