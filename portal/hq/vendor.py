@@ -59,7 +59,7 @@ FORMAT_PROBLEMS = {
 def _vendor_labels():
     return {"vendor_kind_labels": KIND_LABELS, "dispute_status_labels": DISPUTE_STATUS,
             "credit_status_labels": CREDIT_STATUS, "difference_labels": DIFFERENCE_LABELS,
-            "problem_text": lambda p: _(importing.PROBLEMS[p["code"]]) % p["params"]}
+            "vendor_problem_text": lambda p: _(importing.PROBLEMS[p["code"]]) % p["params"]}
 
 
 def _scope() -> None:
