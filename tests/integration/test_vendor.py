@@ -384,3 +384,23 @@ def _vendor_refund(session, takes_back: bool):
     session.flush()
     return refund
 
+
+
+def test_a_worker_that_died_mid_call_leaves_the_note_unsure_and_overdue_for_hq(
+        client, session, vendor_amazon, emu):
+    from hub.jobs.deadlines import overdue
+
+    note = _credit_note(client, session)
+    jobs._claim(session, note.id)  # claimed; the worker dies before Amazon answers
+    session.execute(sa.update(VendorCreditNote).where(VendorCreditNote.id == note.id)
+                    .values(updated_at=datetime.now(UTC) - timedelta(minutes=11)))
+    session.commit()
+    assert jobs.mark_stale_submissions(session) == 1
+    session.commit()
+    session.refresh(note)
+    assert note.status == "unsure" and emu.vendor.submitted == []
+    session.execute(sa.update(VendorCreditNote).where(VendorCreditNote.id == note.id)
+                    .values(updated_at=datetime.now(UTC) - timedelta(hours=5)))
+    session.commit()
+    (item,) = [o for o in overdue(session, datetime.now(UTC)) if o.kind == "credit_note"]
+    assert item.state == "unsure" and item.owner == "HQ: a check in Vendor Central"
