@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(shopper_bp)
     import portal.store_counter  # noqa: F401  (its views join the store blueprint)
     import portal.store_items  # noqa: F401 - item verification, on the store blueprint
+    import portal.store_vendor  # noqa: F401  (the vendor returns' views on the store blueprint)
     from portal.store import bp as store_bp
 
     app.register_blueprint(store_bp)

@@ -91,6 +91,9 @@ class Defaults:
     # [["SELLER_ID", "MARKETPLACE_ID"], ...]: accounts asked for orders shoppers type that
     # Homing has not seen (besides the accounts of the orders it has).
     AMAZON_ACCOUNTS: list = []
+    # Vendor Central (1P): the vendor code that remits credit notes, and their marketplace.
+    VENDOR_CODE = "HOMINGVENDOR"
+    VENDOR_MARKETPLACE_ID = "ATVPDKIKX0DER"
 
     # Retention (hub.privacy_jobs, hourly): days after which unit photos, and the personal
     # data of finished returns and their orders, are removed. None or 0: kept.

@@ -17,4 +17,5 @@ from hub.refunds import models as refund_models  # noqa: F401
 from hub.returns import models as return_models  # noqa: F401
 from hub.scan import models as scan_models  # noqa: F401
 from hub.stores import models as store_models  # noqa: F401
+from hub.vendor import models as vendor_models  # noqa: F401
 from hub.vouchers import models as voucher_models  # noqa: F401

@@ -32,8 +32,10 @@ from hub.extensions import db, limiter
 from hub.models import utcnow
 from hub.orders.models import Order
 from hub.policy import service as policy_service
+from hub.policy.document import vendor_takeback
 from hub.returns import queries as returns_queries
 from hub.returns import service
+from hub.returns.eligibility import SOLD_BY_AMAZON
 from hub.returns.models import ReturnAuthorization
 from hub.returns.status import OPEN_REFUND, status_of
 from hub.stores.geo import resolve_postal_code
@@ -125,7 +127,9 @@ def _items_context(order: Order, selected: dict | None = None, errors=None) -> d
                for r in service.returns_of_order(db.session, order)]
     return {"order": order, "verdicts": verdicts, "reasons": list(reasons.values()),
             "selected": selected or {}, "errors": errors or [], "returns": earlier,
-            "postal_code": session.get("shopper_postal", order.ship_postal_code)}
+            "postal_code": session.get("shopper_postal", order.ship_postal_code),
+            "sold_by_amazon": order.channel == SOLD_BY_AMAZON,
+            "vendor_takeback": vendor_takeback(policy)}
 
 
 @bp.get("/items")

@@ -48,6 +48,7 @@ from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.returns.states import TransitionError
 from hub.stores.models import Store
 from hub.validation import InvalidInput
+from hub.vendor.service import sold_by_amazon
 from hub.vouchers.crypto import VoucherError
 from hub.vouchers.keys import keyring
 from hub.web.errors import Problem
@@ -234,6 +235,10 @@ def _open_from_text(text: str):
                                               device_id=current_device().id)
     except VoucherError as exc:
         db.session.rollback()
+        if exc.code in ("malformed", "unknown") and sold_by_amazon(db.session, text):
+            return _scan_error(_("Amazon sold this order itself: Amazon refunds the shopper, "
+                                 "not the store. Pay nothing out; the shopper returns it "
+                                 "through Your Orders on Amazon."))
         return _scan_error(voucher_problem(exc.code))
     except intakes.IntakeConflict as exc:
         db.session.rollback()

@@ -19,6 +19,9 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getOrder": (0.5, 30), "getOrderItems": (0.5, 30), "createRestrictedDataToken": (1, 10),
     "getCatalogItem": (2, 2),  # catalogItems_2022-04-01.json
     "getOrderBuyerInfo": (0.5, 30),
+    # Vendor Invoices and Vendor Transaction Status (vendorInvoices.json,
+    # vendorTransactionStatus.json)
+    "submitInvoices": (10, 10), "getTransaction": (10, 20),
 }
 
 # Atomic take: refill by elapsed time, take one token if there is one, else report the wait.

@@ -28,6 +28,7 @@ from hub.amazon.models import (
     FeedSubmission,
     SettlementLine,
 )
+from hub.audit.service import record
 from hub.models import utcnow
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
@@ -37,6 +38,7 @@ from hub.refunds.models import Refund, RefundAttempt, RefundLine
 log = logging.getLogger(__name__)
 
 AMAZON_CHANNELS = ("amazon-mfn", "amazon-business")
+SOLD_BY_AMAZON = "vendor"  # Vendor Central orders: Amazon is the merchant of record
 MAX_MESSAGES = 1000  # refunds per feed; a feed of 1,000 messages stays far below 10 MB
 RESUBMIT_LIMIT = 3  # feeds Amazon never processed (FATAL/CANCELLED) before a refund fails
 AMAZON_REFUND_EVENTS = ("RefundEventList", "GuaranteeClaimEventList", "ChargebackEventList")
@@ -62,7 +64,24 @@ def queue_refund(session: Session, message) -> None:
     refund = session.get(Refund, message.payload["refund_id"])
     if refund is None or refund.status != "pending":
         return  # delivered before (at least once): nothing to do
+    if refund.channel == SOLD_BY_AMAZON:
+        _move(refund, _sold_by_amazon(session, refund))
+        return
     _move(refund, "queued" if refund.channel in AMAZON_CHANNELS else "manual")
+
+
+def _sold_by_amazon(session: Session, refund: Refund) -> str:
+    """An order Amazon sold itself: Amazon refunds its customer, so Homing pays nothing
+    ("amazon_refunded") unless the policy the return was authorised under says, with a
+    written reason, that the brand takes it back (then finance pays it: "manual")."""
+    from hub.policy.document import vendor_takeback
+    from hub.returns.models import ReturnAuthorization
+
+    rma = session.get(ReturnAuthorization, refund.rma_id)
+    reason = vendor_takeback(rma.policy_snapshot or {}) if rma is not None else None
+    record(session, actions.CONNECTOR, "refund.sold_by_amazon", "refund", refund.id,
+           after={"brand_takes_back": reason is not None, "reason": reason or ""})
+    return "manual" if reason else "amazon_refunded"
 
 
 def work_to_do(session: Session) -> list[tuple[str, str]]:

@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys.manage": frozenset({"admin"}),
     "devices.manage": frozenset({"admin"}),
     "connector.manage": frozenset({"admin"}),
+    # Vendor Central: imports, the dispute queue, evidence packs, returns credit notes.
+    "vendor.manage": frozenset({"hq_ops", "finance", "admin"}),
 }
 
 

@@ -49,6 +49,12 @@ unsure 1 h, submitted 4 h (hub.creditnotes.upload); accepted and superseded are 
 rejected waits for a person in HQ's credit notes.
 
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
+Returns credit notes (owner: vendor-credit-notes, every 15 s; draft: the outbox's
+vendor.credit_note; unsure: a person in HQ, after a look in Vendor Central), since updated_at:
+  draft 30 min, queued 1 h, submitting 30 min (the job itself calls one left for 10 min
+  "unsure"), submitted 4 h, unsure 4 h
+Terminal: credit notes accepted, rejected (waiting in HQ to be corrected), superseded;
+outbox delivered and dead (dead letters wait for a person in HQ), refunds
 succeeded, failed, amazon_refunded, manual, settled (failed ones wait in HQ's "refunds failed"),
 feed submissions done, fatal, cancelled. Amazon's own refund deadline (two business days) is
 HQ's "near deadline" queue and ``hub.refunds.sla``, not this table.
@@ -75,6 +81,10 @@ REFUND_LIMITS = {"pending": timedelta(minutes=30), "queued": timedelta(hours=2),
                  "submitting": timedelta(hours=1), "submitted": timedelta(hours=4)}
 FEED_LIMITS = {"building": timedelta(minutes=30), "uploaded": timedelta(hours=1),
                "creating": timedelta(minutes=30), "submitted": timedelta(hours=4)}
+# Returns credit notes to Amazon (hub.vendor.jobs); "unsure" waits for a person in HQ.
+VENDOR_NOTE_LIMITS = {"draft": timedelta(minutes=30), "queued": timedelta(hours=1),
+                      "submitting": timedelta(minutes=30), "submitted": timedelta(hours=4),
+                      "unsure": timedelta(hours=4)}
 FEED_OTHER_LIMIT = timedelta(hours=1)
 FEED_POLL_LIMIT = timedelta(minutes=15)
 FEED_TERMINAL = ("done", "fatal", "cancelled")
@@ -90,6 +100,9 @@ OWNERS = {
     "refund.pending": "outbox (refund.submit)",
     "refund": "amazon-push-refunds",
     "feed_submission": "amazon-push-refunds",
+    "vendor_credit_note.draft": "outbox (vendor.credit_note)",
+    "vendor_credit_note": "vendor-credit-notes",
+    "vendor_credit_note.unsure": "HQ: a check in Vendor Central",
 }
 
 PAST_DEADLINE = N_("In “%(state)s” for %(minutes)s min; the deadline is %(limit)s min.")
@@ -192,6 +205,8 @@ def overdue_refunds(session: Session, now: datetime, limit: int) -> list[Overdue
     return items
 
 
+
+
 def overdue_approvals(session: Session, now: datetime, limit: int) -> list[Overdue]:
     from hub.counter.models import ApprovalRequest
 
@@ -212,6 +227,26 @@ def overdue_visits(session: Session, now: datetime, limit: int) -> list[Overdue]
         .order_by(CounterVisit.id).limit(limit))
     return [item for v in rows if (item := _past("counter_visit", v.id, v.status, v.started_at,
                                                  VISIT_LIMIT, now, "close-counter-visits"))]
+
+
+def overdue_vendor_credit_notes(session: Session, now: datetime, limit: int
+                                ) -> list[Overdue]:
+    from hub.vendor.models import VendorCreditNote
+
+    notes = session.scalars(sa.select(VendorCreditNote).where(sa.or_(*[
+        sa.and_(VendorCreditNote.status == status, VendorCreditNote.updated_at <= now - span)
+        for status, span in VENDOR_NOTE_LIMITS.items()])).order_by(VendorCreditNote.id)
+        .limit(limit))
+    items = []
+    for note in notes:
+        owner = OWNERS.get(f"vendor_credit_note.{note.status}", OWNERS["vendor_credit_note"])
+        item = _past("vendor_credit_note", note.number, note.status, note.updated_at,
+                     VENDOR_NOTE_LIMITS[note.status], now, owner, attempts=note.attempts,
+                     last_error=" ".join(f"{e.get('code', '')} {e.get('message', '')}"
+                                         for e in note.amazon_errors or []))
+        if item:
+            items.append(item)
+    return items
 
 
 def overdue_feed_submissions(session: Session, now: datetime, limit: int) -> list[Overdue]:
@@ -346,7 +381,8 @@ def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) ->
     items = [*overdue_outbox(session, now, limit), *overdue_refunds(session, now, limit),
              *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now),
              *overdue_approvals(session, now, limit), *overdue_visits(session, now, limit),
-             *overdue_credit_notes(session, now, limit)]
+             *overdue_credit_notes(session, now, limit),
+             *overdue_vendor_credit_notes(session, now, limit)]
     if redis is not None:
         items += overdue_rq(redis, now)
     return sorted(items, key=lambda item: item.deadline)

@@ -121,3 +121,4 @@ def load_periodic_jobs() -> None:
     import hub.refunds.sla  # noqa: F401
     import hub.returns.jobs  # noqa: F401
     import hub.scan.jobs  # noqa: F401
+    import hub.vendor.jobs  # noqa: F401

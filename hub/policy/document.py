@@ -66,6 +66,9 @@ DEFAULT_POLICY: dict = {
     "intake": {"accept_at_other_stores": True},
     # Item verification at the counter: the categories whose units need their serial number.
     "items": {"serial_required": ["electronics"]},
+    # Orders Amazon sold itself (Vendor Central, channel "vendor"): Amazon is the merchant
+    # and refunds its customer, so the brand takes them back only by a written decision.
+    "vendor_orders": {"brand_takes_back": False, "reason": ""},
 }
 
 
@@ -163,6 +166,7 @@ def validate_policy(doc: object) -> list[dict]:
         fail("business.return_rate_alert_percent", "must be a percentage from 0 to 100")
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
+    _vendor_orders(section(doc, "vendor_orders", "vendor_orders"), fail)
     return errors
 
 
@@ -184,6 +188,24 @@ def default_disposition(doc: Mapping, category: str) -> str:
 def serial_required(doc: Mapping, category: str) -> bool:
     """Whether the counter asks for the serial number of a unit of ``category``."""
     return category in (doc.get("items") or {}).get("serial_required", [])
+def _vendor_orders(section: Mapping, fail) -> None:
+    takes_back = section.get("brand_takes_back", False)
+    if not isinstance(takes_back, bool):
+        fail("vendor_orders.brand_takes_back", "must be true or false")
+    reason = section.get("reason", "")
+    if not isinstance(reason, str):
+        fail("vendor_orders.reason", "must be text")
+    elif takes_back is True and len(reason.strip()) < 10:
+        fail("vendor_orders.reason", "the brand takes back orders Amazon sold only with a "
+             "written reason (at least 10 characters)")
+
+
+def vendor_takeback(doc: Mapping) -> str | None:
+    """The written reason the brand takes back orders Amazon sold itself, or None: Amazon
+    refunds those, never Homing."""
+    section = doc.get("vendor_orders") or {}
+    reason = str(section.get("reason") or "").strip()
+    return reason if section.get("brand_takes_back") is True and len(reason) >= 10 else None
 
 
 def threshold(amounts: Mapping[str, str], currency: str) -> int | None:

@@ -8,7 +8,8 @@ from hub.machine import TransitionError, check
 
 REFUND_TRANSITIONS = {
     # Written with the intake; the outbox hands it to the channel after commit.
-    "pending": {"queued", "manual"},
+    # An order Amazon sold itself (vendor) is Amazon's to refund: amazon_refunded at once.
+    "pending": {"queued", "manual", "amazon_refunded"},
     # Waiting for the next batched feed of its seller and marketplace.
     "queued": {"submitting", "amazon_refunded"},
     # Claimed into a feed that is being uploaded and created.
@@ -20,7 +21,8 @@ REFUND_TRANSITIONS = {
     "failed": {"queued"},
     # Amazon refunded the shopper itself first (A-to-z, auto-refund): nothing to send.
     "amazon_refunded": set(),
-    # Channels without an API (vendor, web): finance pays it out by hand.
+    # Channels without an API (web), and orders Amazon sold that the policy, with a written
+    # reason, takes back: finance pays it out by hand.
     "manual": set(),
     "settled": set(),
 }

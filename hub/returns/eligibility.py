@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hub.policy.document import return_window_days
+from hub.policy.document import return_window_days, vendor_takeback
 from hub.text import N_
 
 
@@ -44,8 +44,14 @@ class LineEligibility:
         return self.message % self.params if self.message else None
 
 
+# Orders Amazon sold itself (Vendor Central, 1P): Amazon is the merchant of record.
+SOLD_BY_AMAZON = "vendor"
+
 # The shopper-facing explanation of each refusal; translated where it is shown.
 REFUSALS = {
+    "sold_by_amazon": N_("Amazon sold this order itself, so Amazon refunds it, not the store. "
+                         "Open Your Orders on Amazon, choose Return or replace items and follow "
+                         "Amazon's steps; Amazon refunds you once the item reaches it."),
     "shopper_blocked": N_("This order cannot be returned in store. Please contact customer "
                           "service."),
     "order_cancelled": N_("This order was cancelled, so there is nothing to return."),
@@ -64,6 +70,8 @@ def line_eligibility(order: OrderFacts, line: LineFacts, policy: Mapping,
     def no(code: str, ends: datetime | None = None, **params) -> LineEligibility:
         return LineEligibility(line.line_id, 0, code, REFUSALS[code], ends, params)
 
+    if order.channel == SOLD_BY_AMAZON and vendor_takeback(policy) is None:
+        return no("sold_by_amazon")
     if order.blocked:
         return no("shopper_blocked")
     if order.status == "cancelled":

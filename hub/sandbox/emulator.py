@@ -30,6 +30,7 @@ from decimal import Decimal
 from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
 from hub.sandbox import adjustments, vat_invoices
+from hub.sandbox.vendor import InvalidRequest, VendorDesk
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
 RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
@@ -247,6 +248,7 @@ class Emulator:
             # Every UPLOAD_VAT_INVOICE feed: its options, the document's hash and the verdict.
             self.vat_uploads: list[dict] = []
             self.own_refunds: list[dict] = []  # refunds Amazon made itself (/_emu/refund)
+            self.vendor = VendorDesk()  # submitInvoices / getTransaction (hub.sandbox.vendor)
             self.requests: dict[str, int] = {}  # operation -> calls answered (incl. 429)
             self.throttled: dict[str, int] = {}
             self._serial = 10_000
@@ -1080,6 +1082,22 @@ class Emulator:
 
     # --- inspection ---------------------------------------------------------------------------
 
+    # --- Vendor Central: invoices and transaction status ------------------------------------
+
+    def submit_invoices(self, vendor: str, body: dict) -> str:
+        with self.lock:
+            try:
+                return self.vendor.submit(vendor, body)
+            except InvalidRequest as exc:
+                raise ApiError(400, "InvalidInput", str(exc)) from None
+
+    def vendor_transaction(self, vendor: str, transaction_id: str) -> dict:
+        with self.lock:
+            answer = self.vendor.status(vendor, transaction_id)
+            if answer is None:
+                raise ApiError(404, "NotFound", f"No transaction {transaction_id}.")
+            return answer
+
     def state(self) -> dict:
         with self.lock:
             feeds = [j for j in self.jobs.values() if j.kind == "feed"]
@@ -1095,7 +1113,8 @@ class Emulator:
                     "throttled": self.throttled, "open_settlement_lines": len(self.open_lines),
                     "settlements": [{**s, "start": iso(s["start"]), "end": iso(s["end"])}
                                     for s in self.settlements],
-                    "orders": len(self.orders), "flags": self.flags, "delays": self.delays}
+                    "orders": len(self.orders), "flags": self.flags, "delays": self.delays,
+                    "vendor_invoices": self.vendor.submitted}
 
 
 def _fault_error(operation: str, status: int, throttled: dict[str, int]) -> ApiError:

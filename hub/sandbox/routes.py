@@ -279,6 +279,29 @@ def get_order_items(seller, order_id):
 @operation("getCatalogItem")
 def get_catalog_item(seller, asin):
     return emulator().catalog_item(asin, request.args.to_dict())
+# --- Vendor Central: invoices and their transactions ---------------------------------------
+
+@bp.post("/vendor/payments/v1/invoices")
+@operation("submitInvoices", 202)
+def submit_invoices(seller):
+    # SubmitInvoicesResponse: {"payload": TransactionId}
+    return {"payload": {"transactionId": emulator().submit_invoices(seller, _body())}}
+
+
+@bp.get("/vendor/transactions/v1/transactions/<transaction_id>")
+@operation("getTransaction")
+def get_transaction(seller, transaction_id):
+    # GetTransactionResponse: {"payload": TransactionStatus}
+    return {"payload": emulator().vendor_transaction(seller, transaction_id)}
+
+
+@bp.post("/_emu/vendor/reject-next")
+def emu_vendor_reject_next():
+    """The next vendor transaction processed fails with these errors (a test's rejection)."""
+    body = _body()
+    emulator().vendor.reject_next.append({"errors": body.get("errors") or [
+        {"code": "InvalidDebitNote", "message": "The debit note number is not valid."}]})
+    return jsonify({"queued": len(emulator().vendor.reject_next)})
 
 
 # --- test control (not SP-API) -----------------------------------------------------------------

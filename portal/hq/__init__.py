@@ -15,6 +15,7 @@ from portal.hq import (  # noqa: F401
     exports,
     queues,
     returns,
+    vendor,
 )
 from portal.hq.base import bp
 

@@ -21,7 +21,7 @@ STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py", "hub/vouchers/actions.py",
             "hub/outbox/states.py", "hub/ledger/states.py", "hub/counter/states.py",
-            "hub/creditnotes/states.py"}
+            "hub/creditnotes/states.py", "hub/vendor/states.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
 
 
