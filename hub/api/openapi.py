@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from hub.api import bp
+from hub.webhooks.events import EVENTS, envelope_schema
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -300,6 +301,25 @@ PATHS.update({
 })
 
 
+def _webhooks() -> dict:
+    """Every outcome event as an OpenAPI 3.1 webhook: the POST Homing sends, signed."""
+    return {name: {"post": {
+        "summary": summary, "operationId": f"webhook_{name.replace('.', '_')}",
+        "description": "Signed in `X-Homing-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "
+                       "\"<t>.\" + body>` with the endpoint's secret; the event's `id` is "
+                       "also sent as `Idempotency-Key` and is the same on every retry and "
+                       "replay. Answer 2xx within the timeout, or the event is sent again "
+                       "with back-off.",
+        "parameters": [_param("X-Homing-Signature", {"type": "string"}, "The signature",
+                              where="header", required=True),
+                       _param("X-Homing-Event", {"type": "string", "const": name},
+                              "The event type", where="header", required=True)],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": envelope_schema(name)}}},
+        "responses": {"2XX": {"description": "Received (anything else is retried)"}}}}
+        for name, (summary, _data) in EVENTS.items()}
+
+
 def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -310,6 +330,7 @@ def openapi_document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
         "paths": PATHS,
+        "webhooks": _webhooks(),
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                            "description": "homing keys create --role ROLE"}},

@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys.manage": frozenset({"admin"}),
     "devices.manage": frozenset({"admin"}),
     "connector.manage": frozenset({"admin"}),
+    "webhooks.manage": frozenset({"admin"}),
 }
 
 

@@ -22,7 +22,7 @@ from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
 from hub.intake.states import move
-from hub.models import utcnow
+from hub.models import iso, utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
@@ -44,6 +44,7 @@ from hub.stores.models import Store
 from hub.validation import InvalidInput
 from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
+from hub.webhooks import service as webhooks
 
 
 class IntakeConflict(Exception):
@@ -362,6 +363,23 @@ def _emit_effects(session: Session, intake: Intake, rma: ReturnAuthorization,
         outbox.emit(session, "shopper.notify", {"rma": rma.number, "event": "dropped_off",
                                                 "receipt": intake.receipt_number},
                     dedupe_key=f"{key}:notify", store_id=intake.store_id)
+    _publish_completed(session, intake, rma, refund)
+
+
+def _publish_completed(session: Session, intake: Intake, rma: ReturnAuthorization,
+                       refund: Refund | None) -> None:
+    skus = {ol.id: ol.sku for ol in session.get(Order, rma.order_id).lines}
+    units = [{"unit_id": line.id, "sku": skus[line.order_line_id],
+              "decision": "accept" if line.acceptance_status == "accepted" else "reject",
+              "disposition": line.disposition}
+             for line in rma.lines if line.reception_status == "received"]
+    webhooks.publish(session, "intake.completed", {
+        "intake_id": intake.id, "return": rma.number,
+        "store": session.get(Store, intake.store_id).code,
+        "receipt_number": intake.receipt_number,
+        "refund": amount_text(refund.amount if refund else 0, rma.currency),
+        "currency": rma.currency, "completed_at": iso(intake.completed_at), "units": units},
+        key=f"intake:{intake.id}:completed", store_id=intake.store_id)
 
 
 # --- approval queue -----------------------------------------------------------------------------

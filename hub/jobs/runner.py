@@ -119,3 +119,5 @@ def load_periodic_jobs() -> None:
     import hub.refunds.sla  # noqa: F401
     import hub.returns.jobs  # noqa: F401
     import hub.scan.jobs  # noqa: F401
+    import hub.webhooks.outcomes  # noqa: F401
+    import hub.webhooks.service  # noqa: F401

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.audit.service import Actor, record
-from hub.models import utcnow
+from hub.models import iso, utcnow
+from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.orders.service import normalise_email, normalise_postal_code
 from hub.outbox import service as outbox
@@ -50,6 +51,7 @@ from hub.vouchers import crypto
 from hub.vouchers import states as voucher_states
 from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
+from hub.webhooks import service as webhooks
 
 LIVE = ("awaiting", "received")
 # Amazon expects a seller-fulfilled return refunded within two business days of receipt;
@@ -392,6 +394,12 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         outbox.emit(session, "shopper.notify",
                     {"rma": rma.number, "event": "voucher_issued", "base_url": link_base},
                     dedupe_key=f"return:{rma.number}:voucher")
+    webhooks.publish(session, "return.issued", {
+        "return": rma.number, "order_id": order.external_id, "channel": order.channel,
+        "store": chosen.code if chosen else None, "units": len(units),
+        "expected_refund": amount_text(rma.expected_refund, rma.currency),
+        "currency": rma.currency, "expires_at": iso(expires_at)},
+        key=f"return:{rma.number}:issued", store_id=chosen.id if chosen else None, now=now)
     record(session, actor, "return.issued", "return", rma.number,
            after={"order_id": order.id, "units": len(units), "expected_refund": rma.expected_refund,
                   "currency": rma.currency, "risk_score": risk.score})
