@@ -12,6 +12,7 @@ from hub.policy import models as policy_models  # noqa: F401
 from hub.refunds import models as refund_models  # noqa: F401
 from hub.returns import models as return_models  # noqa: F401
 from hub.scan import models as scan_models  # noqa: F401
+from hub.stock import models as stock_models  # noqa: F401
 from hub.stores import models as store_models  # noqa: F401
 from hub.vouchers import models as voucher_models  # noqa: F401
 from hub.webhooks import models as webhook_models  # noqa: F401

@@ -26,5 +26,6 @@ from hub.api import (  # noqa: E402,F401  (routes register on bp)
     refunds,
     returns,
     routing,
+    stock,
     stores,
 )

@@ -301,6 +301,45 @@ PATHS.update({
 })
 
 
+_CODE = _param("code", {"type": "string"}, "Store code", where="path", required=True)
+_IDEMPOTENCY = _param("Idempotency-Key", {"type": "string", "maxLength": 80},
+                      "The same key and body twice is one effect; another body is refused",
+                      where="header", required=True)
+_STOCK = {"description": "The store's stock", "content": {"application/json": {"schema": {
+    "type": "object", "properties": {
+        "store": {"type": "string"}, "changed": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "sku": {"type": "string"}, "quantity": {"type": "integer", "minimum": 0},
+            "updated_at": {"type": "string", "format": "date-time"}}}}}}}}}
+PATHS.update({
+    "/api/v1/stores/{code}/stock": {
+        "get": {"summary": "A store's stock per SKU", "parameters": [_CODE],
+                "responses": {"200": _STOCK, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM}},
+        "put": {"summary": "The store's whole stock from the POS / ERP: listed SKUs are set, "
+                           "the others go to zero ({items: [{sku, quantity}]} or text/csv "
+                           "sku,quantity)",
+                "parameters": [_CODE],
+                "requestBody": {"content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "items": {"type": "array", "items": {"type": "object", "properties": {
+                            "sku": {"type": "string", "maxLength": 80},
+                            "quantity": {"type": "integer", "minimum": 0}}}}}}},
+                    "text/csv": {"schema": {"type": "string"}}}},
+                "responses": {"200": _STOCK, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/stores/{code}/stock/deltas": {"post": {
+        "summary": "One stock change from the POS ({sku, delta, reference}); never below zero",
+        "parameters": [_CODE, _IDEMPOTENCY],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["sku", "delta"], "properties": {
+                "sku": {"type": "string"}, "delta": {"type": "integer"},
+                "reference": {"type": "string", "maxLength": 120}}}}}},
+        "responses": {"201": _JSON, "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM,
+                      "409": _PROBLEM, "422": _PROBLEM}}},
+})
+
+
 def _webhooks() -> dict:
     """Every outcome event as an OpenAPI 3.1 webhook: the POST Homing sends, signed."""
     return {name: {"post": {

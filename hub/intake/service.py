@@ -40,6 +40,7 @@ from hub.returns import actions as return_actions
 from hub.returns import service as returns
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.scan import revisions as scan_revisions
+from hub.stock import service as stock
 from hub.stores.models import Store
 from hub.validation import InvalidInput
 from hub.vouchers.crypto import Keyring, VoucherError
@@ -343,13 +344,22 @@ def _receipt_number(session: Session, now: datetime) -> str:
             return number
 
 
+# Dispositions that put the unit on this store's shelf (the others send it elsewhere).
+ON_THIS_SHELF = ("restock", "open_box")
+
+
 def _stock_movements(session: Session, intake: Intake, rma: ReturnAuthorization) -> None:
     skus = {ol.id: ol.sku for ol in session.get(Order, rma.order_id).lines}
+    store = session.get(Store, intake.store_id)
     for line in rma.lines:
         if line.acceptance_status == "accepted":
+            disposition = line.disposition or "restock"
             session.add(StockMovement(return_line_id=line.id, store_id=intake.store_id,
-                                      sku=skus[line.order_line_id],
-                                      disposition=line.disposition or "restock"))
+                                      sku=skus[line.order_line_id], disposition=disposition))
+            if disposition in ON_THIS_SHELF:
+                stock.adjust(session, store, skus[line.order_line_id], 1, reason="restock",
+                             reference=f"{rma.number} unit {line.unit_no}",
+                             key=f"restock:{line.id}")
     session.flush()
 
 

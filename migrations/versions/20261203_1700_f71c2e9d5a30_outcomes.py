@@ -36,7 +36,42 @@ def upgrade():
         batch.create_index('ix_webhook_deliveries_endpoint', ['endpoint_id', 'id'])
         batch.create_index(batch.f('ix_webhook_deliveries_event_id'), ['event_id'])
         batch.create_index(batch.f('ix_webhook_deliveries_message_id'), ['message_id'])
+    _stock()
+
+
+def _stock():
+    op.create_table(
+        'store_stock',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('store_id', sa.Integer(), nullable=False),
+        sa.Column('sku', sa.String(length=80), nullable=False),
+        sa.Column('quantity', sa.Integer(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint('quantity >= 0', name=op.f('ck_store_stock_not_negative')),
+        sa.ForeignKeyConstraint(['store_id'], ['stores.id'],
+                                name=op.f('fk_store_stock_store_id_stores')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_store_stock')),
+        sa.UniqueConstraint('store_id', 'sku', name=op.f('uq_store_stock_store_id_sku')))
+    op.create_table(
+        'stock_changes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('store_id', sa.Integer(), nullable=False),
+        sa.Column('sku', sa.String(length=80), nullable=False),
+        sa.Column('delta', sa.Integer(), nullable=False),
+        sa.Column('quantity_after', sa.Integer(), nullable=False),
+        sa.Column('reason', sa.String(length=20), nullable=False),
+        sa.Column('reference', sa.String(length=120), nullable=False),
+        sa.Column('key', sa.String(length=160), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['store_id'], ['stores.id'],
+                                name=op.f('fk_stock_changes_store_id_stores')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_changes')),
+        sa.UniqueConstraint('key', name=op.f('uq_stock_changes_key')))
+    with op.batch_alter_table('stock_changes') as batch:
+        batch.create_index('ix_stock_changes_store_sku', ['store_id', 'sku', 'id'])
 
 
 def downgrade():
+    op.drop_table('stock_changes')
+    op.drop_table('store_stock')
     op.drop_table('webhook_deliveries')
