@@ -4,6 +4,7 @@ schema. Imported by the app factory and by migrations/env.py."""
 from hub.amazon import models as amazon_models  # noqa: F401
 from hub.audit import models as audit_models  # noqa: F401
 from hub.auth import models as auth_models  # noqa: F401
+from hub.credits import models as credit_models  # noqa: F401
 from hub.intake import models as intake_models  # noqa: F401
 from hub.ledger import models as ledger_models  # noqa: F401
 from hub.orders import models as order_models  # noqa: F401

@@ -17,6 +17,7 @@ def _exempt_from_csrf(state) -> None:
 bp.record_once(_exempt_from_csrf)
 
 from hub.api import (  # noqa: E402,F401  (routes register on bp)
+    credits,
     health,
     intakes,
     openapi,

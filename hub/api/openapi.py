@@ -337,6 +337,24 @@ PATHS.update({
                 "reference": {"type": "string", "maxLength": 120}}}}}},
         "responses": {"201": _JSON, "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM,
                       "409": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/credits/{code}": {"get": {
+        "summary": "A store credit's balance, status and expiry",
+        "parameters": [_param("code", {"type": "string"}, "Credit code (SC-XXXX-...)",
+                              where="path", required=True)],
+        "responses": {"200": _JSON, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM}}},
+    "/api/v1/credits/{code}/redeem": {"post": {
+        "summary": "Spend from a store credit ({amount: \"12.50\", currency?, reference?}); "
+                   "never below zero, never after expiry; the same caller, key and body "
+                   "answer the first redemption, another body is refused (422)",
+        "parameters": [_param("code", {"type": "string"}, "Credit code", where="path",
+                              required=True), _IDEMPOTENCY],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["amount"], "properties": {
+                "amount": {"type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,4})?$"},
+                "currency": {"type": "string"},
+                "reference": {"type": "string", "maxLength": 120}}}}}},
+        "responses": {"200": _JSON, "201": _JSON, "400": _PROBLEM, "401": _PROBLEM,
+                      "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
 })
 
 

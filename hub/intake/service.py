@@ -18,6 +18,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.audit.service import Actor, record
 from hub.auth.models import User
+from hub.credits import service as credits
+from hub.credits.models import StoreCredit
 from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
@@ -26,6 +28,7 @@ from hub.models import iso, utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
+from hub.policy.document import credit_offer
 from hub.policy.models import ReturnReason
 from hub.refunds import service as refunds
 from hub.refunds.engine import (
@@ -285,6 +288,7 @@ class Completion:
     intake: Intake
     refund: Refund | None
     breakdown: RefundBreakdown
+    credit: StoreCredit | None = None
 
 
 def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User | None = None,
@@ -319,11 +323,13 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
     move(intake, "completed")
     intake.completed_at = now
     intake.receipt_number = _receipt_number(session, now)
-    refund = refunds.create_intent(
+    order = session.get(Order, rma.order_id)
+    credit = _credit_instead(session, intake, rma, order, breakdown, now)
+    refund = None if credit is not None else refunds.create_intent(
         session, rma_id=rma.id, rma_number=rma.number, intake_id=intake.id,
-        store_id=intake.store_id, order=session.get(Order, rma.order_id), currency=rma.currency,
+        store_id=intake.store_id, order=order, currency=rma.currency,
         breakdown=breakdown, now=now)
-    if refund is None:  # nothing is owed (every unit refused): the return ends here
+    if refund is None:  # settled here (credit, or every unit refused): the return ends
         return_actions.move(rma, "completed")
         rma.completed_at = now
     _stock_movements(session, intake, rma)
@@ -334,7 +340,22 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
                   "rejected": sum(1 for d in chosen.values() if d.decision == "reject"),
                   "refund": breakdown.total, "currency": rma.currency,
                   "approved_by": supervisor.id if reasons else None, "reasons": reasons})
-    return Completion(intake, refund, breakdown)
+    return Completion(intake, refund, breakdown, credit)
+
+
+def _credit_instead(session: Session, intake: Intake, rma: ReturnAuthorization, order: Order,
+                    breakdown: RefundBreakdown, now: datetime) -> StoreCredit | None:
+    """The store credit a return that asked for it gets instead of its refund, on the terms
+    of the policy it was authorised under (None: a refund, as usual)."""
+    if rma.outcome != "credit" or breakdown.total <= 0:
+        return None
+    reasons = [line.reason_code for line in rma.lines if line.acceptance_status == "accepted"]
+    offer = credit_offer(rma.policy_snapshot, order.channel, rma.currency, reasons)
+    if offer is None:
+        return None
+    return credits.issue(session, rma=rma, intake_id=intake.id, channel=order.channel,
+                         offer=offer, components=breakdown.components(),
+                         amount=breakdown.total, store_id=intake.store_id, now=now)
 
 
 def _receipt_number(session: Session, now: datetime) -> str:
@@ -478,6 +499,8 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
     # A refund exists only once the intake is completed: no query before that.
     refund = (session.scalar(sa.select(Refund).where(Refund.intake_id == intake.id))
               if intake.status == "completed" else None)
+    credit = (session.scalar(sa.select(StoreCredit).where(StoreCredit.intake_id == intake.id))
+              if intake.status == "completed" and rma.outcome == "credit" else None)
     units = []
     for line in rma.lines:
         ol = order_lines[line.order_line_id]
@@ -504,7 +527,8 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
         "refund_now": breakdown.as_dict(),
         "approval_needed": (pending_approval(session, intake, breakdown, chosen)
                             if intake.status == "open" else intake.approval_reasons),
-        "approved_by": intake.approved_by_id, "units": units,
+        "approved_by": intake.approved_by_id, "units": units, "outcome": rma.outcome,
+        "credit": credits.credit_to_dict(credit) if credit else None,
         "refund": {"id": refund.id, "status": refund.status,
                    "amount": amount_text(refund.amount, refund.currency),
                    "due_at": refund.due_at.isoformat() if refund.due_at else None}

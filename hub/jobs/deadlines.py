@@ -37,6 +37,10 @@ Feed submissions (owner: amazon-push-refunds):
   submitted   since submitted_at    overdue after 4 h, or when not polled for 15 min
   any other   since last_polled_at or created_at, overdue after 1 h
 
+Store credit (owner: credits-expire, hourly, ``hub.credits.journal``):
+  active      until its expires_at (the policy's expiry_days); then expired by the job, what
+              was left written back in the journal. Spent and expired are terminal.
+
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
 succeeded, failed, amazon_refunded, manual, settled (failed ones wait in HQ's "refunds failed"),
 feed submissions done, fatal, cancelled. Amazon's own refund deadline (two business days) is

@@ -112,6 +112,7 @@ def load_periodic_jobs() -> None:
     """Import the features' job modules so their @periodic jobs and outbox handlers
     register."""
     import hub.amazon.jobs  # noqa: F401
+    import hub.credits.journal  # noqa: F401
     import hub.ledger.service  # noqa: F401
     import hub.notify.alerts  # noqa: F401
     import hub.notify.service  # noqa: F401

@@ -22,6 +22,7 @@ from hub.orders.models import Order, OrderLine
 from hub.orders.service import normalise_email, normalise_postal_code
 from hub.outbox import service as outbox
 from hub.policy import service as policy_service
+from hub.policy.document import AMAZON_CHANNELS, AMAZON_CREDIT_WHY, credit_offer
 from hub.policy.models import ReturnReason
 from hub.policy.risk import RiskContext, assess
 from hub.refunds.engine import (
@@ -172,6 +173,10 @@ class ReturnRequest:
     store_code: str | None = None
     source: str = "portal"
     idempotency_key: str | None = None
+    outcome: str = "refund"  # or "credit"
+
+
+OUTCOMES = ("refund", "credit")
 
 
 def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
@@ -212,6 +217,9 @@ def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
             errors.append({"field": name, "message": f"must be a number from -{limit} to {limit}"})
     lat = float(lat) if lat is not None else None
     lon = float(lon) if lon is not None else None
+    outcome = payload.get("outcome") or "refund"
+    if outcome not in OUTCOMES:
+        errors.append({"field": "outcome", "message": "must be refund or credit"})
     if errors:
         raise InvalidInput(errors)
     return ReturnRequest(
@@ -221,7 +229,8 @@ def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
         store_code=payload.get("store_code") or None,
         source=str(payload.get("source") or "api")[:20],
         idempotency_key=(str(payload["idempotency_key"])[:80]
-                         if payload.get("idempotency_key") else None))
+                         if payload.get("idempotency_key") else None),
+        outcome=outcome)
 
 
 def _pick_units(order: Order, taken: dict[int, set[int]], lines: Mapping[int, list[str]]
@@ -347,6 +356,8 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
 
     units = _pick_units(order, taken_units(session, order), req.lines)
     breakdown, per_unit = _expected_refund(session, order, policy, units, reasons)
+    if req.outcome == "credit":
+        _check_credit_offered(policy, order, [code for _line, _unit, code in units])
 
     origin = origin_for(req, order)
     routed = route_for(session, order, set(req.lines), origin, now)
@@ -370,7 +381,7 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         expected_breakdown=breakdown.as_dict(), risk_score=risk.score,
         risk_flags=risk.as_dict()["flags"],
         needs_hq_review=risk.action == "hq_review", expires_at=expires_at,
-        idempotency_key=req.idempotency_key)
+        idempotency_key=req.idempotency_key, outcome=req.outcome)
     rma.lines = [ReturnLine(order_line_id=line.id, unit_no=unit, reason_code=code,
                             expected_amount=amount)
                  for (line, unit, code), amount in zip(units, per_unit, strict=True)]
@@ -404,6 +415,14 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
            after={"order_id": order.id, "units": len(units), "expected_refund": rma.expected_refund,
                   "currency": rma.currency, "risk_score": risk.score})
     return rma
+
+
+def _check_credit_offered(policy: Mapping, order: Order, reasons: list[str]) -> None:
+    if credit_offer(policy, order.channel, order.currency, reasons) is None:
+        why = (AMAZON_CREDIT_WHY if order.channel in AMAZON_CHANNELS
+               else "store credit is not offered for this channel")
+        raise InvalidInput([{"field": "outcome", "code": "credit_not_offered",
+                             "message": why}])
 
 
 def _chosen_store(session: Session, routed: list[dict], code: str | None) -> Store | None:
@@ -545,7 +564,7 @@ def return_to_dict(session: Session, rma: ReturnAuthorization,
     store = session.get(Store, rma.chosen_store_id) if rma.chosen_store_id else None
     return {
         "number": rma.number, "status": rma.status, "order_id": order.external_id,
-        "channel": order.channel, "currency": rma.currency,
+        "channel": order.channel, "currency": rma.currency, "outcome": rma.outcome,
         "created_at": rma.created_at.isoformat(), "expires_at": rma.expires_at.isoformat(),
         "expected_refund": rma.expected_breakdown.get("total"),
         "refund_due_at": (rma.dropped_off_at + REFUND_DUE_AFTER).isoformat()

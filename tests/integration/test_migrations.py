@@ -54,6 +54,7 @@ def test_every_status_check_allows_exactly_its_machines_states(app):
     import re
 
     from hub.amazon.states import SUBMISSION_TRANSITIONS
+    from hub.credits.states import CREDIT_TRANSITIONS
     from hub.intake.states import INTAKE_TRANSITIONS
     from hub.refunds.states import REFUND_TRANSITIONS
     from hub.returns.states import RMA_TRANSITIONS, UNIT_ACCEPTANCE, UNIT_RECEPTION
@@ -65,7 +66,8 @@ def test_every_status_check_allows_exactly_its_machines_states(app):
                 ("return_lines", "acceptance_status"): UNIT_ACCEPTANCE,
                 ("vouchers", "status"): VOUCHER_TRANSITIONS,
                 ("intakes", "status"): INTAKE_TRANSITIONS,
-                ("amazon_feed_submissions", "status"): SUBMISSION_TRANSITIONS}
+                ("amazon_feed_submissions", "status"): SUBMISSION_TRANSITIONS,
+                ("store_credits", "status"): CREDIT_TRANSITIONS}
     with app.app_context():
         rows = db.session.execute(sa.text(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "

@@ -8,6 +8,7 @@ import ast
 import pytest
 
 from hub.amazon import states as submission_states
+from hub.credits import states as credit_states
 from hub.intake import states as intake_states
 from hub.refunds import states as refund_states
 from hub.returns import states as return_states
@@ -17,7 +18,7 @@ from tests.unit.test_layers import ROOT, not_the_product
 STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py",
-            "hub/vouchers/actions.py"}
+            "hub/vouchers/actions.py", "hub/credits/states.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
 # Still writing status columns by hand, each to move behind its machine (issue 15); the
 # test fails when one of them stops, so the list only shrinks.
@@ -70,7 +71,7 @@ def test_the_scan_sees_every_way_of_writing():
     refund_states.REFUND_TRANSITIONS, submission_states.SUBMISSION_TRANSITIONS,
     intake_states.INTAKE_TRANSITIONS, return_states.RMA_TRANSITIONS,
     return_states.UNIT_RECEPTION, return_states.UNIT_ACCEPTANCE,
-    voucher_states.VOUCHER_TRANSITIONS])
+    voucher_states.VOUCHER_TRANSITIONS, credit_states.CREDIT_TRANSITIONS])
 def test_every_transition_leads_to_a_known_state(table):
     assert set().union(*table.values()) <= set(table)
 
@@ -81,3 +82,11 @@ def test_refusals_name_the_edge():
 
     with pytest.raises(submission_states.TransitionError, match="done cannot become creating"):
         submission_states.move(Thing(), "creating")
+
+
+def test_a_spent_credit_stays_spent():
+    class Credit:
+        status = "spent"
+
+    with pytest.raises(credit_states.TransitionError):
+        credit_states.move(Credit(), "active")
