@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.credits.states import CREDIT_TRANSITIONS
-from hub.models import Base, money_column, status_check, utcnow
+from hub.models import Base, JsonDoc, money_column, status_check, utcnow
 
 
 class StoreCredit(Base):
@@ -28,6 +28,9 @@ class StoreCredit(Base):
     amount: Mapped[int] = money_column()  # what the refund would have been
     bonus: Mapped[int] = money_column()  # what the policy adds for taking credit
     balance: Mapped[int] = money_column()
+    # What it settles, per order line, as a refund would: [{line_id, quantity, components}]
+    # in minor units. A later return of the same order counts it as refunded before.
+    lines: Mapped[list] = mapped_column(JsonDoc, default=list)
     status: Mapped[str] = mapped_column(sa.String(12), default="active", index=True)
     expires_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

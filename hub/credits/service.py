@@ -20,6 +20,8 @@ from hub.models import iso, utcnow
 from hub.money import amount_text
 from hub.outbox import service as outbox
 from hub.policy.document import CreditOffer
+from hub.refunds.engine import LineRefund, RefundBreakdown
+from hub.returns.models import ReturnAuthorization
 from hub.webhooks import service as webhooks
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out at a till
@@ -61,10 +63,11 @@ def display_code(code: str) -> str:
 
 
 def issue(session: Session, *, rma, intake_id: int | None, channel: str, offer: CreditOffer,
-          components: dict[str, int], amount: int, store_id: int | None,
+          breakdown: RefundBreakdown, store_id: int | None,
           now: datetime | None = None) -> StoreCredit | None:
     """The credit a completed return earns instead of its refund (None when nothing is
     owed). The caller commits."""
+    amount, components = breakdown.total, breakdown.components()
     if amount <= 0:
         return None
     now = now or utcnow()
@@ -72,6 +75,9 @@ def issue(session: Session, *, rma, intake_id: int | None, channel: str, offer: 
     credit = StoreCredit(code=_new_code(session), rma_id=rma.id, intake_id=intake_id,
                          channel=channel, currency=rma.currency, amount=amount, bonus=bonus,
                          balance=amount + bonus, status="active",
+                         lines=[{"line_id": ln.line_id, "quantity": ln.quantity,
+                                 "components": {k: v for k, v in ln.components.items() if v}}
+                                for ln in breakdown.lines],
                          expires_at=now + timedelta(days=offer.expiry_days)
                          if offer.expiry_days else None, created_at=now)
     session.add(credit)
@@ -87,6 +93,18 @@ def issue(session: Session, *, rma, intake_id: int | None, channel: str, offer: 
         "expires_at": iso(credit.expires_at)}, key=f"credit:{credit.id}:issued",
         store_id=store_id, now=now)
     return credit
+
+
+def settled_before(session: Session, order_id: int, intake_id: int) -> list[RefundBreakdown]:
+    """The credits issued for the order's other returns, in the shape of the refunds they
+    replaced (what the refund engine measures a new return against)."""
+    rows = session.scalars(sa.select(StoreCredit).join(
+        ReturnAuthorization, ReturnAuthorization.id == StoreCredit.rma_id)
+        .where(ReturnAuthorization.order_id == order_id,
+               sa.or_(StoreCredit.intake_id.is_(None), StoreCredit.intake_id != intake_id)))
+    return [RefundBreakdown(c.currency, [
+        LineRefund(str(ln["line_id"]), int(ln["quantity"]), dict(ln["components"]))
+        for ln in c.lines], [], False) for c in rows]
 
 
 def find(session: Session, code: str, *, lock: bool = False) -> StoreCredit | None:

@@ -264,7 +264,7 @@ def _refunds_made(session: Session, order_id: int, intake_id: int) -> list[Refun
     return [RefundBreakdown(r.currency, [
         LineRefund(str(ln.order_line_id), ln.quantity,
                    {c["type"]: c["amount_minor"] for c in ln.components}) for ln in r.lines],
-        [], False) for r in refunds]
+        [], False) for r in refunds] + credits.settled_before(session, order_id, intake_id)
 
 
 def pending_approval(session: Session, intake: Intake,
@@ -354,8 +354,7 @@ def _credit_instead(session: Session, intake: Intake, rma: ReturnAuthorization, 
     if offer is None:
         return None
     return credits.issue(session, rma=rma, intake_id=intake.id, channel=order.channel,
-                         offer=offer, components=breakdown.components(),
-                         amount=breakdown.total, store_id=intake.store_id, now=now)
+                         offer=offer, breakdown=breakdown, store_id=intake.store_id, now=now)
 
 
 def _receipt_number(session: Session, now: datetime) -> str:

@@ -6,6 +6,7 @@ Create Date: 2026-12-03 17:00:00
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = 'f71c2e9d5a30'
 down_revision = 'e63a9b2d4f18'
@@ -57,6 +58,8 @@ def _credit():
         sa.Column('amount', sa.BigInteger(), nullable=False),
         sa.Column('bonus', sa.BigInteger(), nullable=False),
         sa.Column('balance', sa.BigInteger(), nullable=False),
+        sa.Column('lines', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()),
+                                                  'postgresql'), nullable=False),
         sa.Column('status', sa.String(length=12), nullable=False),
         sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

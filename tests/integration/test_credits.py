@@ -154,3 +154,26 @@ def test_amazon_orders_get_no_store_credit(client, api_key, session):
         "lines": [{"item_id": "11111111111111", "quantity": 1, "reason": "fit.too_small"}]})
     assert bad.status_code == 422
     assert session.scalar(sa.select(sa.func.count()).select_from(ReturnAuthorization)) == 0
+
+
+def test_a_unit_settled_as_credit_is_not_refunded_again_by_a_later_return(
+        client, api_key, session):
+    seed_stores(session)
+    admin = api_key("admin")
+    create_order(client, admin, order_id=WEB_ORDER, channel="web", marketplace_id="")
+    clerk = api_key("clerk", "NYC-1")
+    settled = []
+    for outcome in ("credit", "refund"):
+        rma = issue_return(client, admin, channel="web", order_id=WEB_ORDER, outcome=outcome,
+                           lines=[{"item_id": "11111111111111", "quantity": 1,
+                                   "reason": "fit.too_small"}])
+        intake = client.post("/api/v1/intakes", json={"voucher": rma["voucher"]["token"]},
+                             headers=clerk).get_json()
+        [unit] = intake["units"]
+        client.post(f"/api/v1/intakes/{intake['id']}/units/{unit['unit_id']}", json=ACCEPT,
+                    headers=clerk)
+        settled.append(client.post(f"/api/v1/intakes/{intake['id']}/complete",
+                                   headers=clerk).get_json())
+    assert settled[0]["credit"]["amount"] == "108.86"
+    # Without the credit counted as settled, this refund paid both headphones (217.72).
+    assert settled[1]["refund"]["amount"] == "108.86"
