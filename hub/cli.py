@@ -34,7 +34,7 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
-                    bench_cli, sandbox_cli, check, shoppers_cli):
+                    bench_cli, sandbox_cli, check, shoppers_cli, stock_cli):
         app.cli.add_command(command)
 
 
@@ -100,6 +100,45 @@ def _count_rows(file: Path, fmt: str) -> int | None:
         return None
     with file.open("rb") as handle:
         return max(sum(1 for _ in handle) - 1, 0)
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+@click.group("stock")
+def stock_cli() -> None:
+    """Store stock from the POS or ERP."""
+
+
+@stock_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace/--no-replace", default=True, show_default=True,
+              help="The file is each listed store's whole stock: SKUs it leaves out go to 0.")
+@with_appcontext
+def stock_import(file: Path, replace: bool):
+    """Set store stock from a CSV export with the columns store, sku, quantity. A file with a
+    bad row changes nothing (every bad row is listed by line)."""
+    from hub.stock import service as stock
+    from hub.stores.service import get_store
+    from hub.validation import InvalidInput
+
+    try:
+        by_store = stock.parse_csv(file.read_text(encoding="utf-8-sig"))
+        stores = {code: get_store(db.session, code) for code in by_store}
+        unknown = sorted(code or "(empty)" for code, store in stores.items() if store is None)
+        if unknown:
+            raise InvalidInput([{"field": "store", "message": f"no store with code {code!r}"}
+                                for code in unknown])
+    except InvalidInput as exc:
+        for error in exc.errors:
+            click.echo(f"{error['field']}: {error['message']}", err=True)
+        raise SystemExit(1) from exc
+    changed = 0
+    for code, counts in by_store.items():
+        changed += len(stock.set_counts(db.session, stores[code], counts, replace=replace,
+                                        reference=f"import {file.name}"[:120]))
+    db.session.commit()
+    click.echo(f"{sum(len(c) for c in by_store.values())} rows, {len(by_store)} stores, "
+               f"{changed} SKUs changed")
 
 
 # --- keys -----------------------------------------------------------------------------------

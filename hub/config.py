@@ -103,6 +103,10 @@ class Defaults:
     # Finance
     FINANCE_WEBHOOK_URL: str | None = None
     FINANCE_WEBHOOK_SECRET: str | None = None
+    # Outcome webhooks (HQ > Webhooks). Private addresses and plain http are refused unless
+    # this is true (tests, a closed network): an endpoint URL must not reach inside.
+    WEBHOOK_ALLOW_PRIVATE = False
+    WEBHOOK_TIMEOUT = 5.0  # seconds per delivery; past it the attempt is retried
     LEDGER_ACCOUNTS: dict = {}  # role -> {"code", "name"} overriding the default chart
     LEDGER_COST_PERCENT = 50  # a returned unit's cost as a share of its price
 

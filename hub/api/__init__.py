@@ -18,6 +18,7 @@ bp.record_once(_exempt_from_csrf)
 
 from hub.api import (  # noqa: E402,F401  (routes register on bp)
     business,
+    credits,
     health,
     intakes,
     openapi,
@@ -27,5 +28,6 @@ from hub.api import (  # noqa: E402,F401  (routes register on bp)
     refunds,
     returns,
     routing,
+    stock,
     stores,
 )

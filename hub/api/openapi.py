@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from hub.api import bp
+from hub.webhooks.events import EVENTS, envelope_schema
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
@@ -304,6 +305,82 @@ PATHS.update({
 })
 
 
+_CODE = _param("code", {"type": "string"}, "Store code", where="path", required=True)
+_IDEMPOTENCY = _param("Idempotency-Key", {"type": "string", "maxLength": 80},
+                      "The same key and body twice is one effect; another body is refused",
+                      where="header", required=True)
+_STOCK = {"description": "The store's stock", "content": {"application/json": {"schema": {
+    "type": "object", "properties": {
+        "store": {"type": "string"}, "changed": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "sku": {"type": "string"}, "quantity": {"type": "integer", "minimum": 0},
+            "updated_at": {"type": "string", "format": "date-time"}}}}}}}}}
+PATHS.update({
+    "/api/v1/stores/{code}/stock": {
+        "get": {"summary": "A store's stock per SKU", "parameters": [_CODE],
+                "responses": {"200": _STOCK, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM}},
+        "put": {"summary": "The store's whole stock from the POS / ERP: listed SKUs are set, "
+                           "the others go to zero ({items: [{sku, quantity}]} or text/csv "
+                           "sku,quantity)",
+                "parameters": [_CODE],
+                "requestBody": {"content": {
+                    "application/json": {"schema": {"type": "object", "properties": {
+                        "items": {"type": "array", "items": {"type": "object", "properties": {
+                            "sku": {"type": "string", "maxLength": 80},
+                            "quantity": {"type": "integer", "minimum": 0}}}}}}},
+                    "text/csv": {"schema": {"type": "string"}}}},
+                "responses": {"200": _STOCK, "401": _PROBLEM, "403": _PROBLEM,
+                              "404": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/stores/{code}/stock/deltas": {"post": {
+        "summary": "One stock change from the POS ({sku, delta, reference}); never below zero",
+        "parameters": [_CODE, _IDEMPOTENCY],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["sku", "delta"], "properties": {
+                "sku": {"type": "string"}, "delta": {"type": "integer"},
+                "reference": {"type": "string", "maxLength": 120}}}}}},
+        "responses": {"201": _JSON, "400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM,
+                      "409": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/credits/{code}": {"get": {
+        "summary": "A store credit's balance, status and expiry",
+        "parameters": [_param("code", {"type": "string"}, "Credit code (SC-XXXX-...)",
+                              where="path", required=True)],
+        "responses": {"200": _JSON, "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM}}},
+    "/api/v1/credits/{code}/redeem": {"post": {
+        "summary": "Spend from a store credit ({amount: \"12.50\", currency?, reference?}); "
+                   "never below zero, never after expiry; the same caller, key and body "
+                   "answer the first redemption, another body is refused (422)",
+        "parameters": [_param("code", {"type": "string"}, "Credit code", where="path",
+                              required=True), _IDEMPOTENCY],
+        "requestBody": {"content": {"application/json": {"schema": {
+            "type": "object", "required": ["amount"], "properties": {
+                "amount": {"type": "string", "pattern": "^[0-9]{1,12}(\\.[0-9]{1,4})?$"},
+                "currency": {"type": "string"},
+                "reference": {"type": "string", "maxLength": 120}}}}}},
+        "responses": {"200": _JSON, "201": _JSON, "400": _PROBLEM, "401": _PROBLEM,
+                      "404": _PROBLEM, "409": _PROBLEM, "422": _PROBLEM}}},
+})
+
+
+def _webhooks() -> dict:
+    """Every outcome event as an OpenAPI 3.1 webhook: the POST Homing sends, signed."""
+    return {name: {"post": {
+        "summary": summary, "operationId": f"webhook_{name.replace('.', '_')}",
+        "description": "Signed in `X-Homing-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "
+                       "\"<t>.\" + body>` with the endpoint's secret; the event's `id` is "
+                       "also sent as `Idempotency-Key` and is the same on every retry and "
+                       "replay. Answer 2xx within the timeout, or the event is sent again "
+                       "with back-off.",
+        "parameters": [_param("X-Homing-Signature", {"type": "string"}, "The signature",
+                              where="header", required=True),
+                       _param("X-Homing-Event", {"type": "string", "const": name},
+                              "The event type", where="header", required=True)],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": envelope_schema(name)}}},
+        "responses": {"2XX": {"description": "Received (anything else is retried)"}}}}
+        for name, (summary, _data) in EVENTS.items()}
+
+
 def openapi_document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -314,6 +391,7 @@ def openapi_document() -> dict:
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}],
         "paths": PATHS,
+        "webhooks": _webhooks(),
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
                                            "description": "homing keys create --role ROLE"}},

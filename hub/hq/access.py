@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "connector.manage": frozenset({"admin"}),
     # Vendor Central: imports, the dispute queue, evidence packs, returns credit notes.
     "vendor.manage": frozenset({"hq_ops", "finance", "admin"}),
+    "webhooks.manage": frozenset({"admin"}),
 }
 
 

@@ -19,15 +19,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hub.audit.service import Actor, record
 from hub.auth.models import User
 from hub.counter import approvals, visits
+from hub.credits import service as credits
+from hub.credits.models import StoreCredit
 from hub.intake import inspection
 from hub.intake.inspection import UnitDecision
 from hub.intake.models import Inspection, Intake, Photo, StockMovement
 from hub.intake.states import move
 from hub.items import service as item_checks
-from hub.models import utcnow
+from hub.models import iso, utcnow
 from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.outbox import service as outbox
+from hub.policy.document import credit_offer
 from hub.policy.models import ReturnReason
 from hub.refunds import service as refunds
 from hub.refunds.engine import (
@@ -42,10 +45,12 @@ from hub.returns import actions as return_actions
 from hub.returns import service as returns
 from hub.returns.models import ReturnAuthorization, ReturnLine
 from hub.scan import revisions as scan_revisions
+from hub.stock import service as stock
 from hub.stores.models import Store
 from hub.validation import InvalidInput
 from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
+from hub.webhooks import service as webhooks
 
 
 class IntakeConflict(Exception):
@@ -265,7 +270,7 @@ def _refunds_made(session: Session, order_id: int, intake_id: int) -> list[Refun
     return [RefundBreakdown(r.currency, [
         LineRefund(str(ln.order_line_id), ln.quantity,
                    {c["type"]: c["amount_minor"] for c in ln.components}) for ln in r.lines],
-        [], False) for r in refunds]
+        [], False) for r in refunds] + credits.settled_before(session, order_id, intake_id)
 
 
 def pending_approval(session: Session, intake: Intake,
@@ -294,6 +299,7 @@ class Completion:
     intake: Intake
     refund: Refund | None
     breakdown: RefundBreakdown
+    credit: StoreCredit | None = None
 
 
 def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User | None = None,
@@ -332,11 +338,13 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
     move(intake, "completed")
     intake.completed_at = now
     intake.receipt_number = _receipt_number(session, now)
-    refund = refunds.create_intent(
+    order = session.get(Order, rma.order_id)
+    credit = _credit_instead(session, intake, rma, order, breakdown, now)
+    refund = None if credit is not None else refunds.create_intent(
         session, rma_id=rma.id, rma_number=rma.number, intake_id=intake.id,
-        store_id=intake.store_id, order=session.get(Order, rma.order_id), currency=rma.currency,
+        store_id=intake.store_id, order=order, currency=rma.currency,
         breakdown=breakdown, now=now)
-    if refund is None:  # nothing is owed (every unit refused): the return ends here
+    if refund is None:  # settled here (credit, or every unit refused): the return ends
         return_actions.move(rma, "completed")
         rma.completed_at = now
     _stock_movements(session, intake, rma)
@@ -347,7 +355,21 @@ def complete(session: Session, intake: Intake, actor: Actor, *, supervisor: User
                   "rejected": sum(1 for d in chosen.values() if d.decision == "reject"),
                   "refund": breakdown.total, "currency": rma.currency,
                   "approved_by": supervisor.id if reasons else None, "reasons": reasons})
-    return Completion(intake, refund, breakdown)
+    return Completion(intake, refund, breakdown, credit)
+
+
+def _credit_instead(session: Session, intake: Intake, rma: ReturnAuthorization, order: Order,
+                    breakdown: RefundBreakdown, now: datetime) -> StoreCredit | None:
+    """The store credit a return that asked for it gets instead of its refund, on the terms
+    of the policy it was authorised under (None: a refund, as usual)."""
+    if rma.outcome != "credit" or breakdown.total <= 0:
+        return None
+    reasons = [line.reason_code for line in rma.lines if line.acceptance_status == "accepted"]
+    offer = credit_offer(rma.policy_snapshot, order.channel, rma.currency, reasons)
+    if offer is None:
+        return None
+    return credits.issue(session, rma=rma, intake_id=intake.id, channel=order.channel,
+                         offer=offer, breakdown=breakdown, store_id=intake.store_id, now=now)
 
 
 def _receipt_number(session: Session, now: datetime) -> str:
@@ -357,13 +379,22 @@ def _receipt_number(session: Session, now: datetime) -> str:
             return number
 
 
+# Dispositions that put the unit on this store's shelf (the others send it elsewhere).
+ON_THIS_SHELF = ("restock", "open_box")
+
+
 def _stock_movements(session: Session, intake: Intake, rma: ReturnAuthorization) -> None:
     skus = {ol.id: ol.sku for ol in session.get(Order, rma.order_id).lines}
+    store = session.get(Store, intake.store_id)
     for line in rma.lines:
         if line.acceptance_status == "accepted":
+            disposition = line.disposition or "restock"
             session.add(StockMovement(return_line_id=line.id, store_id=intake.store_id,
-                                      sku=skus[line.order_line_id],
-                                      disposition=line.disposition or "restock"))
+                                      sku=skus[line.order_line_id], disposition=disposition))
+            if disposition in ON_THIS_SHELF:
+                stock.adjust(session, store, skus[line.order_line_id], 1, reason="restock",
+                             reference=f"{rma.number} unit {line.unit_no}",
+                             key=f"restock:{line.id}")
     session.flush()
 
 
@@ -378,6 +409,23 @@ def _emit_effects(session: Session, intake: Intake, rma: ReturnAuthorization,
         outbox.emit(session, "shopper.notify", {"rma": rma.number, "event": "dropped_off",
                                                 "receipt": intake.receipt_number},
                     dedupe_key=f"{key}:notify", store_id=intake.store_id)
+    _publish_completed(session, intake, rma, refund)
+
+
+def _publish_completed(session: Session, intake: Intake, rma: ReturnAuthorization,
+                       refund: Refund | None) -> None:
+    skus = {ol.id: ol.sku for ol in session.get(Order, rma.order_id).lines}
+    units = [{"unit_id": line.id, "sku": skus[line.order_line_id],
+              "decision": "accept" if line.acceptance_status == "accepted" else "reject",
+              "disposition": line.disposition}
+             for line in rma.lines if line.reception_status == "received"]
+    webhooks.publish(session, "intake.completed", {
+        "intake_id": intake.id, "return": rma.number,
+        "store": session.get(Store, intake.store_id).code,
+        "receipt_number": intake.receipt_number,
+        "refund": amount_text(refund.amount if refund else 0, rma.currency),
+        "currency": rma.currency, "completed_at": iso(intake.completed_at), "units": units},
+        key=f"intake:{intake.id}:completed", store_id=intake.store_id)
 
 
 # --- approval queue -----------------------------------------------------------------------------
@@ -473,6 +521,8 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
     # A refund exists only once the intake is completed: no query before that.
     refund = (session.scalar(sa.select(Refund).where(Refund.intake_id == intake.id))
               if intake.status == "completed" else None)
+    credit = (session.scalar(sa.select(StoreCredit).where(StoreCredit.intake_id == intake.id))
+              if intake.status == "completed" and rma.outcome == "credit" else None)
     units = []
     for line in rma.lines:
         ol = order_lines[line.order_line_id]
@@ -499,7 +549,8 @@ def intake_to_dict(session: Session, intake: Intake) -> dict:
         "refund_now": breakdown.as_dict(),
         "approval_needed": (pending_approval(session, intake, breakdown, chosen)
                             if intake.status == "open" else intake.approval_reasons),
-        "approved_by": intake.approved_by_id, "units": units,
+        "approved_by": intake.approved_by_id, "units": units, "outcome": rma.outcome,
+        "credit": credits.credit_to_dict(credit) if credit else None,
         "refund": {"id": refund.id, "status": refund.status,
                    "amount": amount_text(refund.amount, refund.currency),
                    "due_at": refund.due_at.isoformat() if refund.due_at else None}

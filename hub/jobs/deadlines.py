@@ -47,6 +47,9 @@ Counter visits (owner: close-counter-visits, every 5 min):
 VAT credit notes (owner: vat-credit-notes, every 30 s): issued 30 min, uploading 30 min,
 unsure 1 h, submitted 4 h (hub.creditnotes.upload); accepted and superseded are terminal,
 rejected waits for a person in HQ's credit notes.
+Store credit (owner: credits-expire, hourly, ``hub.credits.journal``):
+  active      until its expires_at (the policy's expiry_days); then expired by the job, what
+              was left written back in the journal. Spent and expired are terminal.
 
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
 Returns credit notes (owner: vendor-credit-notes, every 15 s; draft: the outbox's

@@ -114,6 +114,7 @@ def load_periodic_jobs() -> None:
     import hub.amazon.jobs  # noqa: F401
     import hub.counter.jobs  # noqa: F401
     import hub.creditnotes.jobs  # noqa: F401
+    import hub.credits.journal  # noqa: F401
     import hub.ledger.service  # noqa: F401
     import hub.notify.alerts  # noqa: F401
     import hub.notify.service  # noqa: F401
@@ -122,3 +123,5 @@ def load_periodic_jobs() -> None:
     import hub.returns.jobs  # noqa: F401
     import hub.scan.jobs  # noqa: F401
     import hub.vendor.jobs  # noqa: F401
+    import hub.webhooks.outcomes  # noqa: F401
+    import hub.webhooks.service  # noqa: F401

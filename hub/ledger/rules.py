@@ -18,6 +18,11 @@ DEFAULT_CHART = {
     "shipping_revenue": ("4210", "Shipping income", "revenue"),
     "restocking_fee_income": ("4310", "Restocking fee income", "revenue"),
     "cost_of_goods_sold": ("5010", "Cost of goods sold", "expense"),
+    # Store credit issued instead of refunds: owed to shoppers until spent or expired.
+    "store_credit": ("2310", "Store credit outstanding", "liability"),
+    "credit_bonus": ("5210", "Store credit bonus given", "expense"),
+    "credit_redemptions": ("4020", "Sales paid with store credit", "revenue"),
+    "credit_breakage": ("4410", "Expired store credit", "revenue"),
     "returns_write_off": ("5110", "Returns written off", "expense"),
 }
 # Refund component -> the role it posts to.
@@ -100,3 +105,28 @@ def disposition_postings(disposition: str, cost: int) -> list[Posting]:
 
 def balanced(postings: list[Posting]) -> bool:
     return sum(p.debit for p in postings) == sum(p.credit for p in postings)
+
+
+def credit_issue_postings(components: dict[str, int], bonus: int) -> list[Posting]:
+    """Credit instead of a refund: the same reversal of sales, tax and shipping as a refund,
+    owed on the store-credit liability instead of paid out; the bonus is an expense the
+    brand gives on top, owed on the same liability."""
+    postings = refund_postings(components, "store_credit")
+    if bonus:
+        postings += [Posting("credit_bonus", bonus, 0, "store credit bonus"),
+                     Posting("store_credit", 0, bonus, "store credit bonus")]
+    return postings
+
+
+def credit_redeem_postings(amount: int) -> list[Posting]:
+    """Credit spent at the till or the web shop: the liability pays for a sale."""
+    return [Posting("store_credit", amount, 0, "store credit redeemed"),
+            Posting("credit_redemptions", 0, amount, "sale paid with store credit")]
+
+
+def credit_expiry_postings(amount: int) -> list[Posting]:
+    """What was left on an expired credit is no longer owed."""
+    if amount <= 0:
+        return []
+    return [Posting("store_credit", amount, 0, "store credit expired"),
+            Posting("credit_breakage", 0, amount, "store credit expired")]

@@ -7,8 +7,6 @@ after the intake's commit and exactly once per idempotency key."""
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
 import json
 import time
@@ -30,6 +28,7 @@ from hub.outbox import service as outbox
 from hub.refunds import actions
 from hub.refunds.models import Refund, RefundAttempt
 from hub.returns.models import ReturnLine
+from hub.webhooks.signing import signature
 
 
 class Unbalanced(ValueError):
@@ -179,11 +178,6 @@ def journal_dispositions(session: Session, message) -> None:
 
 
 # --- pushing to finance -------------------------------------------------------------------------
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
 
 @outbox.handler("finance.push")
 def push_entry(session: Session, message) -> None:

@@ -24,6 +24,15 @@ HANDLERS: dict[str, Handler] = {}
 BACKOFF = (10, 60, 300, 900, 3600)
 
 
+class Undelivered(Exception):
+    """A handler's "no" that leaves a trace: ``keep`` runs after the handler's savepoint is
+    rolled back, so what it adds (the endpoint's answer, say) is committed with the retry."""
+
+    def __init__(self, message: str, keep: Callable[[Session], None] | None = None):
+        super().__init__(message)
+        self.keep = keep
+
+
 def handler(topic: str) -> Callable[[Handler], Handler]:
     """Register the function that delivers messages of ``topic``."""
 
@@ -74,6 +83,8 @@ def deliver(session: Session, message: OutboxMessage, now: datetime | None = Non
         with session.begin_nested():
             func(session, message)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        if isinstance(exc, Undelivered) and exc.keep is not None:
+            exc.keep(session)
         _failed(message, now, f"{type(exc).__name__}: {exc}")
         return False
     states.move(message, "delivered")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from hub.money import Money, MoneyError
 from hub.refunds.engine import SHIPPING_RULES
+from hub.text import N_
 
 GRADES = ("A", "B", "C", "D")
 CHANNELS = ("amazon-mfn", "amazon-fba", "amazon-business", "vendor", "web")
@@ -69,7 +71,51 @@ DEFAULT_POLICY: dict = {
     # Orders Amazon sold itself (Vendor Central, channel "vendor"): Amazon is the merchant
     # and refunds its customer, so the brand takes them back only by a written decision.
     "vendor_orders": {"brand_takes_back": False, "reason": ""},
+    # Store credit instead of a refund, for the brand's own channels only. A bonus is a
+    # percentage of the credit and/or an amount per currency, per channel, and per return
+    # reason (a reason's bonus applies when every unit of the return gives that reason).
+    # Amazon orders: "refund_only" (see AMAZON_CREDIT_WHY), the only value allowed.
+    "store_credit": {
+        "channels": {"web": {"bonus_percent": 10, "bonus_amount": {}, "by_reason": {}}},
+        "expiry_days": 730,
+        "amazon_orders": "refund_only",
+    },
 }
+
+AMAZON_CHANNELS = ("amazon-mfn", "amazon-fba", "amazon-business", "vendor")
+AMAZON_CREDIT_WHY = N_(
+    "Amazon orders are refunded on Amazon, never with store credit: Amazon's selling policies "
+    "forbid steering its buyers to pay off Amazon, and the buyer's money went to Amazon, "
+    "which refunds it.")
+
+
+@dataclass(frozen=True)
+class CreditOffer:
+    bonus_percent: int
+    bonus_minor: int
+    expiry_days: int
+
+    def bonus(self, credit_minor: int) -> int:
+        """The bonus on a credit of ``credit_minor``: the percentage (rounded down to the
+        minor unit, so it never exceeds what the policy promises) plus the amount."""
+        return credit_minor * self.bonus_percent // 100 + self.bonus_minor if credit_minor else 0
+
+
+def credit_offer(doc: Mapping, channel: str, currency: str,
+                 reasons: list[str]) -> CreditOffer | None:
+    """What the policy offers as store credit for a return of ``channel`` with ``reasons``
+    (one per unit); None when credit is not offered."""
+    section = doc.get("store_credit") or {}
+    terms = (section.get("channels") or {}).get(channel)
+    if channel in AMAZON_CHANNELS or terms is None:
+        return None
+    reasons = set(reasons)
+    if len(reasons) == 1:
+        terms = {**terms, **((terms.get("by_reason") or {}).get(next(iter(reasons))) or {})}
+    amounts = terms.get("bonus_amount") or {}
+    return CreditOffer(bonus_percent=int(terms.get("bonus_percent") or 0),
+                       bonus_minor=threshold(amounts, currency) or 0,
+                       expiry_days=int(section.get("expiry_days") or 0))
 
 
 def default_policy() -> dict:
@@ -167,6 +213,7 @@ def validate_policy(doc: object) -> list[dict]:
     if isinstance(doc.get("voucher_ttl_days"), int) and doc["voucher_ttl_days"] < 1:
         fail("voucher_ttl_days", "must be at least 1 day")
     _vendor_orders(section(doc, "vendor_orders", "vendor_orders"), fail)
+    _check_store_credit(section(doc, "store_credit", "store_credit"), fail, amounts, days)
     return errors
 
 
@@ -206,6 +253,37 @@ def vendor_takeback(doc: Mapping) -> str | None:
     section = doc.get("vendor_orders") or {}
     reason = str(section.get("reason") or "").strip()
     return reason if section.get("brand_takes_back") is True and len(reason) >= 10 else None
+
+
+def _check_store_credit(credit: dict, fail, amounts, days) -> None:
+    if "expiry_days" in credit:
+        days(credit["expiry_days"], "store_credit.expiry_days")
+    if credit.get("amazon_orders", "refund_only") != "refund_only":
+        fail("store_credit.amazon_orders", "must be refund_only: " + AMAZON_CREDIT_WHY)
+    channels = credit.get("channels") or {}
+    if not isinstance(channels, dict):
+        fail("store_credit.channels", "must map channels to their bonus")
+        return
+    for channel, terms in channels.items():
+        path = f"store_credit.channels.{channel}"
+        if channel in AMAZON_CHANNELS:
+            fail(path, AMAZON_CREDIT_WHY)
+            continue
+        if channel not in CHANNELS:
+            fail(path, f"unknown channel (one of {', '.join(CHANNELS)})")
+            continue
+        if not isinstance(terms, dict):
+            fail(path, "must be a JSON object")
+            continue
+        for reason, override in {"": terms, **(terms.get("by_reason") or {})}.items():
+            where = f"{path}.by_reason.{reason}" if reason else path
+            if not isinstance(override, dict):
+                fail(where, "must be a JSON object")
+                continue
+            pct = override.get("bonus_percent", 0)
+            if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
+                fail(f"{where}.bonus_percent", "must be a whole percentage from 0 to 100")
+            amounts(override.get("bonus_amount") or {}, f"{where}.bonus_amount")
 
 
 def threshold(amounts: Mapping[str, str], currency: str) -> int | None:

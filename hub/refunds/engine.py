@@ -340,7 +340,8 @@ class RefundEngine:
             taken = _deduct(lines, -recovered, list(lines))
             explanations.append(_say("clawback_recovered", self.order.currency,
                                      amount_minor=taken))
-        elif recovered:  # refunds made were less than the entitlement: pay the difference
+        elif recovered and now:  # refunds made were less than the entitlement: pay the
+            # difference on this return's first unit (none accepted yet: on a later one)
             lines[next(u.line_id for u in now)]["Principal"] += recovered
         out = []
         for line in self.order.lines:

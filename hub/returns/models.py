@@ -17,7 +17,8 @@ class ReturnAuthorization(Timestamped, Base):
 
     __tablename__ = "return_authorizations"
     __table_args__ = (sa.Index("ix_rma_created_at", "created_at"),  # HQ's date ranges
-                      status_check("status", states.RMA_TRANSITIONS))
+                      status_check("status", states.RMA_TRANSITIONS),
+                      sa.CheckConstraint("outcome IN ('refund', 'credit')", name="outcome"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(24), unique=True)
@@ -46,6 +47,10 @@ class ReturnAuthorization(Timestamped, Base):
     dropped_off_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # How the shopper wants it settled: "refund", or "credit" (store credit, where the
+    # policy offers it for the order's channel).
+    outcome: Mapped[str] = mapped_column(sa.String(12), default="refund",
+                                         server_default="refund")
     # The key the creating request carried, so a retried API call returns the same RMA.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
 

@@ -16,12 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.audit.service import Actor, record
-from hub.models import utcnow
+from hub.models import iso, utcnow
+from hub.money import amount_text
 from hub.orders.models import Order, OrderLine
 from hub.orders.service import normalise_email, normalise_postal_code
 from hub.outbox import service as outbox
 from hub.policy import service as policy_service
-from hub.policy.document import business_rules, voucher_ttl_days
+from hub.policy.document import (
+    AMAZON_CHANNELS,
+    AMAZON_CREDIT_WHY,
+    business_rules,
+    credit_offer,
+    voucher_ttl_days,
+)
 from hub.policy.models import ReturnReason
 from hub.policy.risk import RiskContext, assess
 from hub.refunds.engine import (
@@ -52,6 +59,7 @@ from hub.vouchers import crypto
 from hub.vouchers import states as voucher_states
 from hub.vouchers.crypto import Keyring, VoucherError
 from hub.vouchers.models import Voucher
+from hub.webhooks import service as webhooks
 
 LIVE = ("awaiting", "received")
 # Amazon expects a seller-fulfilled return refunded within two business days of receipt;
@@ -174,10 +182,12 @@ class ReturnRequest:
     # The counter may take units outside the policy with a reason; a supervisor approves.
     override_reason: str = ""
     override_lines: frozenset[int] = frozenset()
+    outcome: str = "refund"  # or "credit"
 
 
 # Refusals a clerk may override at the counter (the goods are there; the rules said no).
 OVERRIDABLE = ("window_closed", "category_not_returnable")
+OUTCOMES = ("refund", "credit")
 
 
 def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
@@ -218,6 +228,9 @@ def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
             errors.append({"field": name, "message": f"must be a number from -{limit} to {limit}"})
     lat = float(lat) if lat is not None else None
     lon = float(lon) if lon is not None else None
+    outcome = payload.get("outcome") or "refund"
+    if outcome not in OUTCOMES:
+        errors.append({"field": "outcome", "message": "must be refund or credit"})
     if errors:
         raise InvalidInput(errors)
     return ReturnRequest(
@@ -227,7 +240,8 @@ def parse_request(payload: Mapping, order: Order) -> ReturnRequest:
         store_code=payload.get("store_code") or None,
         source=str(payload.get("source") or "api")[:20],
         idempotency_key=(str(payload["idempotency_key"])[:80]
-                         if payload.get("idempotency_key") else None))
+                         if payload.get("idempotency_key") else None),
+        outcome=outcome)
 
 
 def _pick_units(order: Order, taken: dict[int, set[int]], lines: Mapping[int, list[str]]
@@ -352,6 +366,8 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
 
     units = _pick_units(order, taken_units(session, order), req.lines)
     breakdown, per_unit = _expected_refund(session, order, policy, units, reasons)
+    if req.outcome == "credit":
+        _check_credit_offered(policy, order, [code for _line, _unit, code in units])
 
     origin = origin_for(req, order)
     routed = route_for(session, order, set(req.lines), origin, now)
@@ -378,7 +394,7 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
             "code": "override", "points": 0, "text": req.override_reason[:300],
             "refusals": sorted({p["code"] for p in overridden})}] if overridden else []),
         needs_hq_review=risk.action == "hq_review", expires_at=expires_at,
-        idempotency_key=req.idempotency_key)
+        idempotency_key=req.idempotency_key, outcome=req.outcome)
     rma.lines = [ReturnLine(order_line_id=line.id, unit_no=unit, reason_code=code,
                             expected_amount=amount)
                  for (line, unit, code), amount in zip(units, per_unit, strict=True)]
@@ -402,10 +418,24 @@ def create_return(session: Session, order: Order, req: ReturnRequest, *, actor: 
         outbox.emit(session, "shopper.notify",
                     {"rma": rma.number, "event": "voucher_issued", "base_url": link_base},
                     dedupe_key=f"return:{rma.number}:voucher")
+    webhooks.publish(session, "return.issued", {
+        "return": rma.number, "order_id": order.external_id, "channel": order.channel,
+        "store": chosen.code if chosen else None, "units": len(units),
+        "expected_refund": amount_text(rma.expected_refund, rma.currency),
+        "currency": rma.currency, "expires_at": iso(expires_at)},
+        key=f"return:{rma.number}:issued", store_id=chosen.id if chosen else None, now=now)
     record(session, actor, "return.issued", "return", rma.number,
            after={"order_id": order.id, "units": len(units), "expected_refund": rma.expected_refund,
                   "currency": rma.currency, "risk_score": risk.score})
     return rma
+
+
+def _check_credit_offered(policy: Mapping, order: Order, reasons: list[str]) -> None:
+    if credit_offer(policy, order.channel, order.currency, reasons) is None:
+        why = (AMAZON_CREDIT_WHY if order.channel in AMAZON_CHANNELS
+               else "store credit is not offered for this channel")
+        raise InvalidInput([{"field": "outcome", "code": "credit_not_offered",
+                             "message": why}])
 
 
 def _chosen_store(session: Session, routed: list[dict], code: str | None) -> Store | None:
@@ -569,7 +599,7 @@ def return_to_dict(session: Session, rma: ReturnAuthorization,
     store = session.get(Store, rma.chosen_store_id) if rma.chosen_store_id else None
     return {
         "number": rma.number, "status": rma.status, "order_id": order.external_id,
-        "channel": order.channel, "currency": rma.currency,
+        "channel": order.channel, "currency": rma.currency, "outcome": rma.outcome,
         "created_at": rma.created_at.isoformat(), "expires_at": rma.expires_at.isoformat(),
         "expected_refund": rma.expected_breakdown.get("total"),
         "refund_due_at": (rma.dropped_off_at + REFUND_DUE_AFTER).isoformat()

@@ -16,6 +16,7 @@ from portal.hq import (  # noqa: F401
     queues,
     returns,
     vendor,
+    webhooks,
 )
 from portal.hq.base import bp
 

@@ -217,6 +217,8 @@ def _environment(database_url: str, redis_url: str, sandbox_url: str, instance: 
         "HOMING_MOUNT_SANDBOX": "false", "HOMING_SECRET_KEY": SECRET_KEY,
         "HOMING_INSTANCE_PATH": str(instance), "HOMING_MAIL_DIR": str(mail_dir),
         "HOMING_ENV_NAME": "journeys", "PYTHONUNBUFFERED": "1",
+        # The journeys' webhook receiver listens on 127.0.0.1 (production refuses it).
+        "HOMING_WEBHOOK_ALLOW_PRIVATE": "true",
     })
     return env
 
@@ -225,7 +227,8 @@ def _app_config(database_url: str, redis_url: str, sandbox_url: str, instance: P
                 mail_dir: Path) -> dict:
     return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "AMAZON_MODE": "sandbox",
             "AMAZON_ENDPOINT": sandbox_url, "MOUNT_SANDBOX": False, "SECRET_KEY": SECRET_KEY,
-            "MAIL_DIR": str(mail_dir), "PHOTO_DIR": str(instance / "photos")}
+            "MAIL_DIR": str(mail_dir), "PHOTO_DIR": str(instance / "photos"),
+            "WEBHOOK_ALLOW_PRIVATE": True}
 
 
 def _scratch_database() -> tuple[str, Callable[[], None]]:

@@ -9,6 +9,7 @@ import pytest
 
 from hub.amazon import states as submission_states
 from hub.counter import states as counter_states
+from hub.credits import states as credit_states
 from hub.intake import states as intake_states
 from hub.ledger import states as entry_states
 from hub.outbox import states as outbox_states
@@ -21,7 +22,7 @@ STATUS_COLUMNS = {"status", "reception_status", "acceptance_status"}
 MACHINES = {"hub/refunds/actions.py", "hub/amazon/states.py", "hub/intake/states.py",
             "hub/returns/actions.py", "hub/vouchers/states.py", "hub/vouchers/actions.py",
             "hub/outbox/states.py", "hub/ledger/states.py", "hub/counter/states.py",
-            "hub/creditnotes/states.py", "hub/vendor/states.py"}
+            "hub/creditnotes/states.py", "hub/vendor/states.py", "hub/credits/states.py"}
 NOT_STATUS_COLUMNS = {"hub/amazon/connector.py", "hub/web/errors.py"}  # HTTP status codes
 
 
@@ -71,7 +72,7 @@ def test_the_scan_sees_every_way_of_writing():
     return_states.UNIT_RECEPTION, return_states.UNIT_ACCEPTANCE,
     voucher_states.VOUCHER_TRANSITIONS, outbox_states.OUTBOX_TRANSITIONS,
     entry_states.ENTRY_TRANSITIONS, counter_states.APPROVAL_TRANSITIONS,
-    counter_states.VISIT_TRANSITIONS])
+    counter_states.VISIT_TRANSITIONS, credit_states.CREDIT_TRANSITIONS])
 def test_every_transition_leads_to_a_known_state(table):
     assert set().union(*table.values()) <= set(table)
 
@@ -102,3 +103,11 @@ def test_a_journal_entry_once_posted_or_recorded_never_changes():
                 entry_states.move(Entry(), target)
     Entry.status = "failed"
     entry_states.move(Entry(), "posted")
+
+
+def test_a_spent_credit_stays_spent():
+    class Credit:
+        status = "spent"
+
+    with pytest.raises(credit_states.TransitionError):
+        credit_states.move(Credit(), "active")
