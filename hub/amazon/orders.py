@@ -14,6 +14,7 @@ import httpx
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from hub.amazon.accounts import AccountUnavailable
 from hub.amazon.connector import AmazonError, Connector, Throttled
 from hub.audit.service import Actor
 from hub.orders.models import Order
@@ -83,8 +84,13 @@ def fetch(session: Session, connectors, accounts: list[tuple[str, str]], order_i
     None when no account has it; LookupUnavailable when Amazon could not be asked."""
     if not ORDER_ID.match(order_id):
         return None
+    skipped = []
     for seller_id, marketplace_id in accounts:
-        connector: Connector = connectors(seller_id)
+        try:
+            connector: Connector = connectors(seller_id)
+        except AccountUnavailable as exc:
+            skipped.append(exc)  # another account may have it; this one cannot be asked
+            continue
         try:
             found = connector.order(marketplace_id, order_id, with_email=with_email)
             if found is None:
@@ -96,6 +102,8 @@ def fetch(session: Session, connectors, accounts: list[tuple[str, str]], order_i
         order, _created = upsert_order(session, order_payload(found, items, seller_id, now),
                                        actor=LOOKUP)
         return order
+    if skipped:  # not found among the others: this account might have it, we cannot tell
+        raise LookupUnavailable(str(skipped[0]))
     return None
 
 
@@ -108,4 +116,8 @@ def lookup_from_app(app: Flask, session: Session, order_id: str, with_email: boo
         return None
     accounts = sorted(set(jobs.accounts()) | {tuple(a) for a in
                                               app.config.get("AMAZON_ACCOUNTS") or []})
-    return fetch(session, jobs.connector_for(app), accounts, order_id, with_email, now)
+    make = jobs.connector_for(app)
+    try:
+        return fetch(session, make, accounts, order_id, with_email, now)
+    finally:
+        make.tracker.save(session)

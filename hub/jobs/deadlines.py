@@ -36,6 +36,11 @@ Feed submissions (owner: amazon-push-refunds):
   creating    since create_started_at  overdue after 30 min (shown with its waiting_reason)
   submitted   since submitted_at    overdue after 4 h, or when not polled for 15 min
   any other   since last_polled_at or created_at, overdue after 1 h
+Amazon accounts (owner: amazon-check-accounts, every 5 min; hub.amazon.accounts):
+  missing      credentials not readable     overdue at once (a person must set them)
+  refused      LWA refused them             overdue at once (re-authorise the app)
+  unreachable  since health_since           overdue after 30 min
+  Only the account's own jobs stop; its refunds stay queued.
 
 Terminal: outbox delivered and dead (dead letters wait for a person in HQ), refunds
 succeeded, failed, amazon_refunded, manual, settled (failed ones wait in HQ's "refunds failed"),
@@ -74,6 +79,7 @@ OWNERS = {
     "refund.pending": "outbox (refund.submit)",
     "refund": "amazon-push-refunds",
     "feed_submission": "amazon-push-refunds",
+    "amazon_account": "amazon-check-accounts",
 }
 
 PAST_DEADLINE = N_("In “%(state)s” for %(minutes)s min; the deadline is %(limit)s min.")
@@ -97,6 +103,7 @@ class Overdue:
     """One thing past its deadline, with its history (attempts, last error)."""
 
     kind: str  # outbox | refund | feed_submission | rq_queue | rq_job | periodic_job | redis
+    # | amazon_account
     ref: str  # the id within its kind
     state: str
     since: datetime
@@ -278,13 +285,22 @@ def overdue_rq(conn, now: datetime) -> list[Overdue]:
     return items
 
 
+def overdue_accounts(session: Session, now: datetime) -> list[Overdue]:
+    """Amazon accounts whose credentials are missing or refused (at once), or whose sign-in
+    has not answered for 30 min (owner: amazon-check-accounts, every 5 min)."""
+    from hub.amazon.accounts import overdue_accounts as accounts_down
+
+    return accounts_down(session, now)
+
+
 def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) -> list[Overdue]:
     """Everything past its deadline, oldest deadline first."""
     from hub.jobs.runner import load_periodic_jobs
 
     load_periodic_jobs()  # the periodic jobs' names and periods
     items = [*overdue_outbox(session, now, limit), *overdue_refunds(session, now, limit),
-             *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now)]
+             *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now),
+             *overdue_accounts(session, now)]
     if redis is not None:
         items += overdue_rq(redis, now)
     return sorted(items, key=lambda item: item.deadline)

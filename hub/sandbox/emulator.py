@@ -26,11 +26,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hub.amazon.credentials import (
+    SANDBOX_CLIENT,
+    SANDBOX_DEFAULT_SELLER,
+    SANDBOX_DEFAULT_TOKEN,
+    sandbox_refresh_token,
+)
 from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
 from hub.sandbox import adjustments
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
+SANDBOX_TOKEN_PREFIX = sandbox_refresh_token("")
 RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
 # Personal data in the Orders API comes only with a Restricted Data Token for the path.
 RDT_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
@@ -214,9 +221,15 @@ class Emulator:
             self._offset = 0.0
             self._speed = 1.0
             self._real_start = time.time()
-            self.sellers = {"Atzr|homing-sandbox-refresh-token": "A1DEMOSELLER"}
-            self.clients = {"amzn1.application-oa2-client.homing-sandbox": "homing-sandbox-secret"}
+            # refresh token -> (seller id or vendor code, the LWA client it was issued to).
+            # The sandbox's own test token "Atzr|homing-sandbox-<account>" works for any
+            # account with the sandbox's client (``sandbox:`` references).
+            self.sellers: dict[str, tuple[str, str]] = {
+                SANDBOX_DEFAULT_TOKEN: (SANDBOX_DEFAULT_SELLER, SANDBOX_CLIENT[0])}
+            self.clients = {SANDBOX_CLIENT[0]: SANDBOX_CLIENT[1]}
+            self.revoked: set[str] = set()  # refresh tokens revoked or expired
             self.tokens: dict[str, tuple[str, datetime]] = {}
+            self.token_grants: dict[str, str] = {}  # access token -> its refresh token
             # RDT -> (seller, {path: data elements}, expiry)
             self.rdts: dict[str, tuple[str, dict[str, set[str]], datetime]] = {}
             self.buckets: dict[tuple[str, str], Bucket] = {}
@@ -271,13 +284,45 @@ class Emulator:
                 raise LwaError("invalid_client", "Client authentication failed")
             if form.get("grant_type") != "refresh_token":
                 raise LwaError("unsupported_grant_type", "Only refresh_token is emulated")
-            seller = self.sellers.get(form.get("refresh_token", ""))
-            if seller is None:
-                raise LwaError("invalid_grant", "The request has an invalid grant parameter")
+            refresh = form.get("refresh_token", "")
+            seller, client = self._grant(refresh)
+            if refresh in self.revoked or not seller or client != form.get("client_id"):
+                raise LwaError("invalid_grant", "The request has an invalid grant parameter "
+                                                ": refresh_token")
             token = "Atza|" + secrets.token_urlsafe(24)
             self.tokens[token] = (seller, self.now() + timedelta(seconds=3600))
+            self.token_grants[token] = refresh
             return {"access_token": token, "token_type": "bearer", "expires_in": 3600,
                     "refresh_token": form["refresh_token"]}
+
+    def _grant(self, refresh: str) -> tuple[str, str]:
+        if refresh in self.sellers:
+            return self.sellers[refresh]
+        if refresh.startswith(SANDBOX_TOKEN_PREFIX) and len(refresh) > len(SANDBOX_TOKEN_PREFIX):
+            return refresh[len(SANDBOX_TOKEN_PREFIX):], SANDBOX_CLIENT[0]
+        return "", ""
+
+    def add_account(self, seller: str, refresh_token: str, client_id: str,
+                    client_secret: str) -> None:
+        """An account that authorised an app: its refresh token, issued to that LWA client."""
+        with self.lock:
+            if not (seller and refresh_token and client_id and client_secret):
+                raise ApiError(400, "InvalidInput", "seller_id, refresh_token, client_id and "
+                                                    "client_secret are required")
+            self.sellers[refresh_token] = (seller, client_id)
+            self.clients[client_id] = client_secret
+            self.revoked.discard(refresh_token)
+
+    def revoke(self, refresh_token: str) -> int:
+        """The refresh token expires (or the seller revoked the app): LWA refuses it, and the
+        access tokens issued with it stop working. Returns how many were cut off."""
+        with self.lock:
+            self.revoked.add(refresh_token)
+            cut = [t for t, r in self.token_grants.items() if r == refresh_token]
+            for token in cut:
+                self.tokens.pop(token, None)
+                self.token_grants.pop(token, None)
+            return len(cut)
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -731,7 +776,9 @@ class Emulator:
             self.applied.append({"feed_id": job.id, "amazon_order_id": order["AmazonOrderId"],
                                  "item_code": item.item_code, "adjustment_id": adjustment_id,
                                  "merchant_adjustment_item_id": item.merchant_adjustment_item_id,
-                                 "charges": charges})
+                                 "seller_id": job.seller_id,
+                                 "marketplace_id": order["MarketplaceId"],
+                                 "currency": currency, "charges": charges})
 
     def _refund_event(self, order: dict, line: dict, charges: dict[str, int], adjustment_id: str,
                       merchant_adjustment_id: str, event_list: str, settlement_type: str) -> None:
@@ -991,7 +1038,9 @@ class Emulator:
                     "throttled": self.throttled, "open_settlement_lines": len(self.open_lines),
                     "settlements": [{**s, "start": iso(s["start"]), "end": iso(s["end"])}
                                     for s in self.settlements],
-                    "orders": len(self.orders), "flags": self.flags, "delays": self.delays}
+                    "orders": len(self.orders), "flags": self.flags, "delays": self.delays,
+                    "accounts": sorted({seller for seller, _c in self.sellers.values()}),
+                    "revoked": len(self.revoked)}
 
 
 def _fault_error(operation: str, status: int, throttled: dict[str, int]) -> ApiError:
