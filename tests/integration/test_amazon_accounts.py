@@ -190,3 +190,29 @@ def test_account_input_is_checked(session):
         accounts.save(session, seller_id="A1; DROP", kind="seller", region="na",
                       marketplaces=[], credentials_ref="env:X")
     assert session.scalar(sa.select(sa.func.count()).select_from(AmazonAccount)) == 0
+
+
+def test_homing_check_names_unreadable_credentials_without_values(app, runner, session,
+                                                                  monkeypatch, tmp_path):
+    for key, value in {"SECRET_KEY": "s" * 64, "MOUNT_SANDBOX": False, "AMAZON_MODE": "sandbox",
+                       "AMAZON_ENDPOINT": "http://x"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    monkeypatch.setenv("HOMING_CHECK_EU_REFRESH_TOKEN", "Atzr|secret-value")
+    monkeypatch.setenv("HOMING_CHECK_EU_LWA_APP_ID", "amzn1.application-oa2-client.x")
+    accounts.save(session, seller_id="A2CHECKEU", kind="seller", region="eu",
+                  marketplaces=[DE_MARKET], credentials_ref="env:HOMING_CHECK_EU")
+    accounts.save(session, seller_id="A3CHECKJP", kind="seller", region="fe",
+                  marketplaces=["A1VC38T7YXB528"],
+                  credentials_ref=f"file:{tmp_path / 'absent.json'}")
+    session.commit()
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert "HOMING_CHECK_EU_LWA_CLIENT_SECRET" in result.output
+    assert "absent.json" in result.output and "file_missing" in result.output
+    assert "secret-value" not in result.output
+    monkeypatch.setenv("HOMING_CHECK_EU_LWA_CLIENT_SECRET", "another-secret")
+    (tmp_path / "absent.json").write_text(json.dumps(
+        {"refresh_token": "r", "lwa_app_id": "a", "lwa_client_secret": "s"}))
+    ok = runner.invoke(args=["check"])
+    assert ok.exit_code == 0, ok.output
+    assert "2 with readable credentials" in ok.output and "another-secret" not in ok.output
