@@ -86,34 +86,48 @@ def seller_pairs(session: Session) -> list[tuple[str, str]]:
 
 
 class AccountInputError(ValueError):
-    """A field of a new or changed account that cannot be kept, with the field's name."""
+    """A field of a new or changed account that cannot be kept: ``template`` (English, N_)
+    and its ``params``, translated where shown; ``message`` in English (the CLI)."""
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field, self.message = field_name, message
+    def __init__(self, field_name: str, template: str, **params):
+        self.field, self.template, self.params = field_name, template, params
+        self.message = template % params if params else template
+        super().__init__(f"{field_name}: {self.message}")
+
+
+BAD_SELLER_ID = N_("A seller id or vendor code has only letters and digits (at most 40).")
+BAD_KIND = N_("The kind is seller or vendor.")
+BAD_REGION = N_("The region is na, eu or fe.")
+BAD_MARKETPLACE = N_("Marketplace %(marketplace)s is unknown.")
+WRONG_REGION = N_("Marketplace %(marketplace)s is not in region %(region)s.")
+BAD_REFERENCE = N_("The credentials must be a reference (env:PREFIX or file:/absolute/path), "
+                   "never the secret itself.")
 
 
 def save(session: Session, *, seller_id: str, kind: str, region: str, marketplaces: list[str],
          credentials_ref: str, name: str = "", active: bool = True) -> AmazonAccount:
     """Add or change an account (the caller commits). Only the reference is kept."""
     seller_id = (seller_id or "").strip()
-    if not seller_id or len(seller_id) > 40 or not seller_id.isalnum():
-        raise AccountInputError("seller_id", "letters and digits, at most 40")
+    if not seller_id or len(seller_id) > 40 or not seller_id.isalnum() or \
+            not seller_id.isascii():
+        raise AccountInputError("seller_id", BAD_SELLER_ID)
     if kind not in ACCOUNT_KINDS:
-        raise AccountInputError("kind", f"one of {', '.join(ACCOUNT_KINDS)}")
+        raise AccountInputError("kind", BAD_KIND)
     if region not in ACCOUNT_REGIONS:
-        raise AccountInputError("region", f"one of {', '.join(ACCOUNT_REGIONS)}")
+        raise AccountInputError("region", BAD_REGION)
     for market in marketplaces:
         try:
             member = marketplace(market)
         except ValueError:
-            raise AccountInputError("marketplaces", f"unknown marketplace {market!r}") from None
+            raise AccountInputError("marketplaces", BAD_MARKETPLACE,
+                                    marketplace=market[:20]) from None
         if region_of(member) != region:
-            raise AccountInputError("marketplaces", f"{market} is not in region {region}")
+            raise AccountInputError("marketplaces", WRONG_REGION, marketplace=market,
+                                    region=region)
     try:
         refs.parse(credentials_ref)
-    except CredentialsUnavailable as exc:
-        raise AccountInputError("credentials_ref", exc.detail) from None
+    except CredentialsUnavailable:
+        raise AccountInputError("credentials_ref", BAD_REFERENCE) from None
     account = get(session, seller_id) or AmazonAccount(seller_id=seller_id)
     account.kind, account.region, account.name = kind, region, (name or "")[:120]
     account.marketplaces = sorted(set(marketplaces))

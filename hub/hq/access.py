@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "keys.manage": frozenset({"admin"}),
     "devices.manage": frozenset({"admin"}),
     "connector.manage": frozenset({"admin"}),
+    "accounts.view": frozenset({"hq_ops", "finance", "admin"}),
+    "accounts.manage": frozenset({"admin"}),
 }
 
 

@@ -5,7 +5,16 @@ a view parses the form, calls one service, commits once and redirects.
 
 One blueprint (``hq``); each module holds the views of one concern and registers them on it."""
 
-from portal.hq import admin, audit, auth, dashboard, exports, queues, returns  # noqa: F401
+from portal.hq import (  # noqa: F401
+    accounts,
+    admin,
+    audit,
+    auth,
+    dashboard,
+    exports,
+    queues,
+    returns,
+)
 from portal.hq.base import bp
 
 __all__ = ["bp"]

@@ -216,3 +216,47 @@ def test_homing_check_names_unreadable_credentials_without_values(app, runner, s
     ok = runner.invoke(args=["check"])
     assert ok.exit_code == 0, ok.output
     assert "2 with readable credentials" in ok.output and "another-secret" not in ok.output
+
+
+def test_hq_shows_each_accounts_health_and_only_admins_act(app, client, session, sandbox, emu,
+                                                           three_accounts):
+    from hub.audit.models import AuditEvent
+    from tests.integration.hq_helpers import hq_user, sign_in
+
+    emu.revoke(TOKENS[DE][0])
+    hq_user(session, "admin")
+    hq_user(session, "finance")
+    sign_in(client, "admin@hq.example")
+    for seller in (US, DE, VENDOR):
+        assert client.post(f"/hq/accounts/{seller}/check").status_code == 302
+    page = client.get("/hq/accounts").get_data(as_text=True)
+    assert 'data-account="A2DESELLERX" data-health="refused"' in page
+    assert "Amazon refused the refresh token" in page  # what to do about it, in words
+    assert 'data-account="VENDX" data-health="ok"' in page and "Vendor Central" in page
+    assert "amazon.de" in page and "env:HOMING_TEST_ACCOUNT_VENDOR" in page
+    assert TOKENS[DE][0] not in page and TOKENS[US][2] not in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "amazon_account.checked")) == 3
+
+    # A secret typed where the reference goes is refused, and nothing is kept.
+    refused = client.post("/hq/accounts", data={
+        "seller_id": "A9NEW", "kind": "seller", "region": "eu", "marketplaces": DE_MARKET,
+        "credentials_ref": "Atzr|IwEBIA-a-real-looking-token"}, follow_redirects=True)
+    assert "never the secret itself" in refused.get_data(as_text=True)
+    assert accounts.get(session, "A9NEW") is None
+    hostile = client.post("/hq/accounts", data={
+        "seller_id": "<script>x</script>", "kind": "admin", "region": "eu",
+        "marketplaces": "", "credentials_ref": "env:X"}, follow_redirects=True)
+    assert hostile.status_code == 200 and "<script>x" not in hostile.get_data(as_text=True)
+    assert client.post("/hq/accounts/NOPE/check", follow_redirects=True).status_code == 200
+
+    # German HQ: the explanation is translated.
+    german = client.get("/hq/accounts", headers={"Accept-Language": "de-DE"})
+    assert "Amazon refused the refresh token" not in german.get_data(as_text=True)
+
+    client.post("/hq/logout")
+    sign_in(client, "finance@hq.example")
+    assert client.get("/hq/accounts").status_code == 200  # finance sees the health ...
+    assert client.post(f"/hq/accounts/{DE}/check").status_code == 403  # ... but cannot act
+    assert client.post(f"/hq/accounts/{DE}/active", data={"active": "0"}).status_code == 403
+    assert accounts.get(session, DE).active
