@@ -146,9 +146,12 @@ class PushLease:
 
 def _per_account(app: Flask, pull) -> None:
     """Run ``pull(session, connector, marketplace_id, now)`` for every Amazon account, one
-    commit each, so one account's failure leaves the others' progress saved."""
+    commit each, so one account's failure leaves the others' progress saved. An account that
+    cannot sign in is skipped (its health says why); Amazon failing an account's pull still
+    fails the run, after the other accounts, so the job shows as failing."""
     if not configured(app):
         return
+    failures: list[Exception] = []
     with app.app_context():
         make = connector_for(app)
         for seller_id, marketplace_id in accounts():
@@ -157,13 +160,13 @@ def _per_account(app: Flask, pull) -> None:
                 db.session.commit()
             except AccountUnavailable as exc:
                 db.session.rollback()
-                log.info("%s: %s", pull.__module__, exc)
+                log.info("%s skipped: %s", pull.__name__, exc)
             except (AmazonError, Throttled) as exc:
-                # This account's pull failed; the next account's goes on.
                 db.session.rollback()
-                service.note_error(db.session, f"amazon-pull:{seller_id}", str(exc))
-                db.session.commit()
+                failures.append(exc)
         save_health(make.tracker)
+    if failures:
+        raise failures[0]
 
 
 @periodic("amazon-check-accounts", every_seconds=300)

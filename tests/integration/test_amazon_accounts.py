@@ -260,3 +260,18 @@ def test_hq_shows_each_accounts_health_and_only_admins_act(app, client, session,
     assert client.post(f"/hq/accounts/{DE}/check").status_code == 403  # ... but cannot act
     assert client.post(f"/hq/accounts/{DE}/active", data={"active": "0"}).status_code == 403
     assert accounts.get(session, DE).active
+
+
+def test_pulls_run_per_account_and_skip_a_refused_one(app, session, sandbox, emu,
+                                                      three_accounts):
+    from hub.amazon.connector import CredentialsRefused
+
+    emu.revoke(TOKENS[DE][0])
+    with pytest.raises(CredentialsRefused):  # the job shows as failing ...
+        jobs.pull_finances(app)
+    pulled = emu.state()["requests"].get("listFinancialEvents", 0)
+    assert pulled >= 1  # ... after the US account's pull went through
+    session.expire_all()
+    assert accounts.get(session, DE).health == "refused"
+    jobs.pull_finances(app)  # now the DE account is skipped: nothing fails
+    assert emu.state()["requests"]["listFinancialEvents"] > pulled
