@@ -790,7 +790,8 @@ class Emulator:
         money = lambda v: {"CurrencyCode": currency,  # noqa: E731
                            "CurrencyAmount": float(Decimal(-v).scaleb(-exponent(currency)))}
         self.events.append({"list": event_list, "posted": posted, "event": {
-            "AmazonOrderId": order["AmazonOrderId"], "MarketplaceName": "Amazon.com",
+            "AmazonOrderId": order["AmazonOrderId"],
+            "MarketplaceName": marketplace_name(order["MarketplaceId"]),
             "PostedDate": iso(posted),
             "ShipmentItemAdjustmentList": [{
                 "SellerSKU": line.get("SellerSKU", ""), "OrderItemId": line["OrderItemId"],
@@ -800,7 +801,9 @@ class Emulator:
                 "ItemFeeAdjustmentList": [{"FeeType": k, "FeeAmount": money(-v)}
                                           for k, v in fees.items() if v]}]}})
         common = {"transaction-type": settlement_type, "order-id": order["AmazonOrderId"],
-                  "adjustment-id": adjustment_id, "marketplace-name": "Amazon.com",
+                  "adjustment-id": adjustment_id,
+                  "marketplace-name": marketplace_name(order["MarketplaceId"]),
+                  "seller": order["seller_id"], "marketplace-id": order["MarketplaceId"],
                   "fulfillment-id": "MFN", "posted": posted, "currency": currency,
                   "order-item-code": line["OrderItemId"],
                   "merchant-adjustment-item-id": merchant_adjustment_id,
@@ -868,41 +871,55 @@ class Emulator:
             return {"payload": payload}
 
     def close_settlement(self, date_format: str = "iso", encoding: str | None = None) -> dict:
-        """Cut the open settlement period into a V2 flat-file report visible in getReports."""
+        """Cut the open settlement period into V2 flat-file reports visible in getReports: one
+        per seller account, marketplace and currency, as Amazon settles each account apart.
+        Answers the first settlement, with every one cut under ``settlements``."""
         with self.lock:
             now = self.now()
             due = [ln for ln in self.open_lines if ln["posted"] <= now]
             self.open_lines = [ln for ln in self.open_lines if ln["posted"] > now]
-            settlement_id = f"{secrets.randbelow(10**11):011d}"
             start = self.settlements[-1]["end"] if self.settlements else now - timedelta(days=14)
-            currency = due[0]["currency"] if due else "USD"
-            total = sum(ln["amount"] for ln in due)
-            stamp = (lambda d: d.strftime("%Y/%m/%d %H:%M:%S UTC")) if date_format == "slash" \
-                else (lambda d: d.strftime("%Y-%m-%d %H:%M:%S UTC"))
-            out = io.StringIO()
-            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-            writer.writerow(SETTLEMENT_COLUMNS)
-            writer.writerow([settlement_id, stamp(start), stamp(now), stamp(now),
-                             decimal_text(total, currency), currency] + [""] * 18)
+            groups: dict[tuple[str, str, str], list[dict]] = {}
             for ln in due:
-                row = {**ln, "settlement-id": settlement_id,
-                       "amount": decimal_text(ln["amount"], ln["currency"]),
-                       "posted-date": ln["posted"].strftime("%Y-%m-%d"),
-                       "posted-date-time": stamp(ln["posted"]), "quantity-purchased": ""}
-                writer.writerow([row.get(col, "") for col in SETTLEMENT_COLUMNS])
-            report = Job(self._next_id(), "report", SETTLEMENT_REPORT,
-                         due[0].get("seller", "A1DEMOSELLER") if due else "A1DEMOSELLER",
-                         ["ATVPDKIKX0DER"], now, status="DONE", started_at=now, ended_at=now)
-            sellers = {o["seller_id"] for o in self.orders.values()} or {"A1DEMOSELLER"}
-            report.seller_id = sorted(sellers)[0]
-            enc = encoding or self.flags["encoding"]
-            report.result_document_id = self._store_result(
-                "amzn1.spdoc.1.4.na.", "text/plain", out.getvalue().encode(enc, "replace"))
-            self.jobs[report.id] = report
-            record = {"settlement_id": settlement_id, "report_id": report.id, "start": start,
-                      "end": now, "lines": len(due), "total": total, "currency": currency}
-            self.settlements.append(record)
-            return {**record, "start": iso(start), "end": iso(now)}
+                key = (ln.get("seller", SANDBOX_DEFAULT_SELLER),
+                       ln.get("marketplace-id", "ATVPDKIKX0DER"), ln["currency"])
+                groups.setdefault(key, []).append(ln)
+            if not groups:
+                sellers = {o["seller_id"] for o in self.orders.values()} or {SANDBOX_DEFAULT_SELLER}
+                groups[(sorted(sellers)[0], "ATVPDKIKX0DER", "USD")] = []
+            records = [self._settle(seller, market, currency, lines, start, now, date_format,
+                                    encoding)
+                       for (seller, market, currency), lines in sorted(groups.items())]
+            self.settlements.extend(records)
+            shown = [{**r, "start": iso(r["start"]), "end": iso(r["end"])} for r in records]
+            return {**shown[0], "settlements": shown}
+
+    def _settle(self, seller: str, market: str, currency: str, due: list[dict],
+                start: datetime, now: datetime, date_format: str, encoding: str | None) -> dict:
+        settlement_id = f"{secrets.randbelow(10**11):011d}"
+        total = sum(ln["amount"] for ln in due)
+        stamp = (lambda d: d.strftime("%Y/%m/%d %H:%M:%S UTC")) if date_format == "slash" \
+            else (lambda d: d.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(SETTLEMENT_COLUMNS)
+        writer.writerow([settlement_id, stamp(start), stamp(now), stamp(now),
+                         decimal_text(total, currency), currency] + [""] * 18)
+        for ln in due:
+            row = {**ln, "settlement-id": settlement_id,
+                   "amount": decimal_text(ln["amount"], ln["currency"]),
+                   "posted-date": ln["posted"].strftime("%Y-%m-%d"),
+                   "posted-date-time": stamp(ln["posted"]), "quantity-purchased": ""}
+            writer.writerow([row.get(col, "") for col in SETTLEMENT_COLUMNS])
+        report = Job(self._next_id(), "report", SETTLEMENT_REPORT, seller, [market], now,
+                     status="DONE", started_at=now, ended_at=now)
+        enc = encoding or self.flags["encoding"]
+        report.result_document_id = self._store_result(
+            "amzn1.spdoc.1.4.na.", "text/plain", out.getvalue().encode(enc, "replace"))
+        self.jobs[report.id] = report
+        return {"settlement_id": settlement_id, "report_id": report.id, "start": start,
+                "end": now, "lines": len(due), "total": total, "currency": currency,
+                "seller_id": seller, "marketplace_id": market}
 
     # --- reports --------------------------------------------------------------------------------
 
@@ -1041,6 +1058,17 @@ class Emulator:
                     "orders": len(self.orders), "flags": self.flags, "delays": self.delays,
                     "accounts": sorted({seller for seller, _c in self.sellers.values()}),
                     "revoked": len(self.revoked)}
+
+
+MARKETPLACE_NAMES = {"ATVPDKIKX0DER": "Amazon.com", "A2EUQ1WTGCTBG2": "Amazon.ca",
+                     "A1PA6795UKMFR9": "Amazon.de", "A1F83G8C2ARO7P": "Amazon.co.uk",
+                     "A13V1IB3VIYZZH": "Amazon.fr", "A1RKKUPIHCS9HS": "Amazon.es",
+                     "APJ6JRA9NG5V4": "Amazon.it", "A1VC38T7YXB528": "Amazon.co.jp"}
+
+
+def marketplace_name(marketplace_id: str) -> str:
+    """The ``marketplace-name`` Amazon writes in settlements and financial events."""
+    return MARKETPLACE_NAMES.get(marketplace_id, "Amazon.com")
 
 
 def _fault_error(operation: str, status: int, throttled: dict[str, int]) -> ApiError:

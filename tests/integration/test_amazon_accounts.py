@@ -275,3 +275,26 @@ def test_pulls_run_per_account_and_skip_a_refused_one(app, session, sandbox, emu
     assert accounts.get(session, DE).health == "refused"
     jobs.pull_finances(app)  # now the DE account is skipped: nothing fails
     assert emu.state()["requests"]["listFinancialEvents"] > pulled
+
+
+def test_each_account_is_settled_on_its_own_in_its_currency(app, client, api_key, session,
+                                                            sandbox, emu, three_accounts):
+    from hub.amazon.models import SettlementLine
+
+    us = completed_refund(client, api_key, session, sandbox, order_id="114-1111111-0000005",
+                          seller_id=US)
+    de = completed_refund(client, api_key, session, sandbox, order_id="302-2222222-0000006",
+                          seed=False, lines=[{"item_id": "33333333333333", "quantity": 1,
+                                              "reason": "changed_mind.better_price"}],
+                          order=_de_order())
+    _push(app)
+    emu.advance(600)
+    cut = emu.close_settlement()["settlements"]
+    assert sorted((s["seller_id"], s["currency"]) for s in cut) == [(US, "USD"), (DE, "EUR")]
+    jobs.pull_settlements(app)
+    session.expire_all()
+    assert session.get(Refund, us.id).status == session.get(Refund, de.id).status == "settled"
+    currencies = dict(session.execute(sa.select(SettlementLine.refund_id,
+                                                SettlementLine.currency).where(
+        SettlementLine.source == "settlement", SettlementLine.refund_id.is_not(None))).all())
+    assert currencies == {us.id: "USD", de.id: "EUR"}
