@@ -34,7 +34,8 @@ def main() -> None:
 
 def register_cli(app: Flask) -> None:
     for command in (stores_cli, keys_cli, vouchers_cli, devices_cli, users_cli, demo, worker,
-                    bench_cli, sandbox_cli, check, shoppers_cli, stock_cli):
+                    bench_cli, sandbox_cli, check, shoppers_cli, stock_cli,
+                    accounts_cli):
         app.cli.add_command(command)
 
 
@@ -479,10 +480,102 @@ def check():
     if problems:
         click.echo(cfg.settings_report(problems), err=True)
         sys.exit(1)
+    account_problems = _account_problems(app)
+    if account_problems:
+        click.echo("Amazon accounts whose credentials cannot be read (no value is shown):",
+                   err=True)
+        for line in account_problems:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
     url = sa.engine.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     click.echo(f"settings OK to serve: database {url.render_as_string(hide_password=True)}, "
                f"Amazon {app.config['AMAZON_MODE']}, sandbox "
                f"{'mounted' if app.config.get('MOUNT_SANDBOX') else 'not mounted'}")
+
+
+def _account_problems(app: Flask) -> list[str]:
+    """Each active account's credential reference must resolve (names only, never values)."""
+    from hub.amazon import accounts
+
+    try:
+        found = [a for a in accounts.all_accounts(db.session) if a.active]
+    except sa.exc.SQLAlchemyError:  # no database yet (before `homing db upgrade`)
+        db.session.rollback()
+        click.echo("Amazon accounts not checked: the database is not reachable or not "
+                   "migrated", err=True)
+        return []
+    problems = []
+    for account in found:
+        why = accounts.check_reference(app, account)
+        if why:
+            problems.append(f"{account.seller_id} ({account.kind}, "
+                            f"{account.credentials_ref}): {why}")
+    if found and not problems:
+        click.echo(f"Amazon accounts: {len(found)} with readable credentials")
+    return problems
+
+
+# --- Amazon accounts ------------------------------------------------------------------------
+
+@click.group("accounts")
+def accounts_cli() -> None:
+    """Amazon selling accounts (seller ids and vendor codes) and their credential references."""
+
+
+@accounts_cli.command("add")
+@click.argument("seller_id")
+@click.option("--kind", type=click.Choice(["seller", "vendor"]), default="seller",
+              show_default=True)
+@click.option("--region", type=click.Choice(["na", "eu", "fe"]), required=True)
+@click.option("--marketplace", "marketplaces", multiple=True, required=True,
+              help="Marketplace id, e.g. A1PA6795UKMFR9 (amazon.de); repeat for more.")
+@click.option("--credentials", "reference", required=True,
+              help="env:PREFIX (reads PREFIX_REFRESH_TOKEN, PREFIX_LWA_APP_ID, "
+                   "PREFIX_LWA_CLIENT_SECRET) or file:/run/secrets/amazon-eu.json")
+@click.option("--name", default="")
+@with_appcontext
+def accounts_add(seller_id, kind, region, marketplaces, reference, name):
+    """Add or change an account (only the reference is stored; then `homing accounts check`)."""
+    from hub.amazon import accounts
+
+    try:
+        account = accounts.save(db.session, seller_id=seller_id, kind=kind, region=region,
+                                marketplaces=list(marketplaces), credentials_ref=reference,
+                                name=name)
+    except accounts.AccountInputError as exc:
+        raise click.BadParameter(exc.message, param_hint=exc.field) from None
+    db.session.commit()
+    click.echo(f"account {account.seller_id} ({account.kind}, {account.region}): "
+               f"{', '.join(account.marketplaces)}; credentials {account.credentials_ref}")
+
+
+@accounts_cli.command("list")
+@with_appcontext
+def accounts_list():
+    from hub.amazon import accounts
+
+    for a in accounts.all_accounts(db.session):
+        click.echo(f"{a.seller_id}\t{a.kind}\t{a.region}\t{','.join(a.marketplaces)}\t"
+                   f"{a.credentials_ref}\t{a.health} {a.health_code}".rstrip())
+
+
+@accounts_cli.command("check")
+@with_appcontext
+def accounts_check():
+    """Read each account's credentials and sign in with LWA (exits 1 if one fails)."""
+    from hub.amazon import accounts
+
+    app = current_app._get_current_object()
+    failed = 0
+    for account in accounts.all_accounts(db.session):
+        if not account.active:
+            continue
+        health = accounts.check(app, account)
+        failed += health != "ok"
+        click.echo(f"{account.seller_id}: {health} {account.health_code} "
+                   f"{account.health_detail}".rstrip())
+    db.session.commit()
+    sys.exit(1 if failed else 0)
 
 
 @click.group("sandbox")

@@ -22,7 +22,8 @@ from flask import Flask
 from sp_api.api import CatalogItems, CatalogItemsVersion, Feeds, Finances, Orders, Reports
 from sp_api.auth import access_token_client
 from sp_api.auth.access_token_client import AccessTokenClient
-from sp_api.base import Marketplaces
+from sp_api.auth.exceptions import AuthorizationError
+from sp_api.base import CredentialProvider, Marketplaces
 from sp_api.base.exceptions import (
     SellingApiException,
     SellingApiForbiddenException,
@@ -33,11 +34,11 @@ from sp_api.base.exceptions import (
 )
 
 from hub.amazon import feed as feed_xml
+from hub.amazon.credentials import SANDBOX_CLIENT, SANDBOX_DEFAULT_TOKEN
 from hub.amazon.ratelimit import Buckets
 
-SANDBOX_CREDENTIALS = {"refresh_token": "Atzr|homing-sandbox-refresh-token",
-                       "lwa_app_id": "amzn1.application-oa2-client.homing-sandbox",
-                       "lwa_client_secret": "homing-sandbox-secret"}
+SANDBOX_CREDENTIALS = {"refresh_token": SANDBOX_DEFAULT_TOKEN, "lwa_app_id": SANDBOX_CLIENT[0],
+                       "lwa_client_secret": SANDBOX_CLIENT[1]}
 TIMEOUT = 30.0
 VAT_INVOICE_FEED = "UPLOAD_VAT_INVOICE"
 # The personal data a business order's documents need, and no more (Tokens API dataElements).
@@ -65,6 +66,12 @@ class AmazonUnsure(AmazonError):
     """We do not know what Amazon did: a 5xx, a timeout, a dropped connection or an answer we
     could not read. For a call that changes something at Amazon (createFeed) this is never a
     "no": the work may have been done."""
+
+
+class CredentialsRefused(AmazonError):
+    """Amazon's sign-in (LWA) refused the account's credentials: the refresh token expired or
+    was revoked, or the client id or secret is wrong. Certain that the SP-API call itself never
+    went out (the token comes first)."""
 
 
 UNSURE_EXCEPTIONS = (SellingApiServerException, SellingApiTemporarilyUnavailableException,
@@ -120,12 +127,22 @@ class Connector:
             self.token_client = type("LocalTokenClient", (AccessTokenClient,), {
                 "scheme": parts.scheme + "://", "host": parts.netloc + parts.path.rstrip("/")})
         self.on_event: Callable[[str, str], None] = lambda operation, outcome: None
+        # More listeners of (operation, outcome): "ok", "throttled", "refused:<code>".
+        self.observers: list[Callable[[str, str], None]] = []
+
+    def _event(self, operation: str, outcome: str) -> None:
+        self.on_event(operation, outcome)
+        for observer in self.observers:
+            observer(operation, outcome)
 
     def after_create_feed(self, feed_id: str) -> None:
         """Called between Amazon's answer to createFeed and our commit (tests crash here)."""
 
     @classmethod
-    def from_app(cls, app: Flask, seller_id: str) -> Connector:
+    def from_app(cls, app: Flask, seller_id: str, *, credentials: dict | None | bool = False
+                 ) -> Connector:
+        """``credentials``: the account's (hub.amazon.accounts.credentials_for); left out,
+        the single-account settings."""
         from hub.jobs.queue import redis_connection
 
         endpoint = app.config.get("AMAZON_ENDPOINT")
@@ -138,7 +155,8 @@ class Connector:
             app.extensions["homing_spapi_buckets"] = buckets
         return cls(seller_id=seller_id, endpoint=endpoint,
                    lwa_url=app.config.get("AMAZON_LWA_URL") or endpoint,
-                   credentials=load_credentials(app), buckets=buckets,
+                   credentials=load_credentials(app) if credentials is False else credentials,
+                   buckets=buckets,
                    timeout=float(app.config.get("AMAZON_HTTP_TIMEOUT") or TIMEOUT),
                    feed_settle_seconds=float(app.config.get("AMAZON_FEED_SETTLE_SECONDS")
                                              or FEED_SETTLE_SECONDS))
@@ -156,13 +174,13 @@ class Connector:
     def call(self, operation: str, func: Callable):
         wait = self.buckets.take(self.seller_id, operation)
         if wait > 0:
-            self.on_event(operation, "throttled")
+            self._event(operation, "throttled")
             raise Throttled(operation, wait)
         for attempt in (1, 2):
             try:
                 result = func()
             except SellingApiRequestThrottledException as exc:
-                self.on_event(operation, "throttled")
+                self._event(operation, "throttled")
                 raise Throttled(operation, 2.0) from exc
             except SellingApiForbiddenException as exc:
                 if attempt == 1 and getattr(exc, "amzn_code", "") == "Unauthorized":
@@ -175,13 +193,32 @@ class Connector:
                                    getattr(exc, "code", None)) from exc
             except SellingApiException as exc:
                 raise _error(operation, exc) from exc
+            except AuthorizationError as exc:
+                raise self._refused(operation, exc) from exc
             except (httpx.TransportError, OSError) as exc:
                 # Sent or not, answered or not: we cannot tell.
                 raise AmazonUnsure(operation, "NoAnswer", f"{type(exc).__name__}: {exc}") \
                     from exc
-            self.on_event(operation, "ok")
+            self._event(operation, "ok")
             return result
         raise AssertionError("unreachable")
+
+    def _refused(self, operation: str, exc: AuthorizationError) -> CredentialsRefused:
+        code = str(getattr(exc, "error_code", "") or "refused")
+        self._event(operation, f"refused:{code}")
+        return CredentialsRefused(operation, code, str(getattr(exc, "message", "") or code),
+                                  getattr(exc, "status_code", None))
+
+    def sign_in(self) -> None:
+        """Ask LWA for a fresh access token with these credentials, past any cached one:
+        CredentialsRefused when LWA says no; transport errors when it does not answer."""
+        config = CredentialProvider(credentials=self.credentials).credentials
+        client = self.token_client(credentials=config)
+        try:
+            client._request(client.scheme + client.host + client.path, client.data,
+                            client.headers)
+        except AuthorizationError as exc:
+            raise self._refused("signIn", exc) from exc
 
     def _download(self, url: str, compression: str | None) -> bytes:
         try:

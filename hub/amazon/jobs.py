@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from flask import Flask
 from redis.exceptions import LockError, RedisError
 
+from hub.amazon import accounts as amazon_accounts
 from hub.amazon import returns_report, service, sync
-from hub.amazon.connector import Connector
+from hub.amazon.accounts import AccountUnavailable, Tracker
+from hub.amazon.connector import AmazonError, Connector, Throttled
 from hub.extensions import db
 from hub.jobs.queue import redis_connection
 from hub.jobs.runner import periodic
@@ -27,12 +29,17 @@ def configured(app: Flask) -> bool:
     return app.config.get("AMAZON_MODE") == "live"
 
 
-def connector_for(app: Flask):
+def connector_for(app: Flask, tracker: Tracker | None = None):
+    """``make(seller_id)``: the account's connector for this run (AccountUnavailable when its
+    credentials cannot be used; the tracker keeps what the run learnt of each account)."""
     cache: dict[str, Connector] = {}
+    tracker = tracker if tracker is not None else Tracker()
 
     def make(seller_id: str) -> Connector:
+        if tracker.is_down(seller_id):
+            cache.pop(seller_id, None)
         if seller_id not in cache:
-            connector = Connector.from_app(app, seller_id)
+            connector = amazon_accounts.open_connector(app, db.session, seller_id, tracker)
 
             def count_throttling(operation: str, outcome: str) -> None:
                 if outcome == "throttled":
@@ -42,14 +49,26 @@ def connector_for(app: Flask):
             cache[seller_id] = connector
         return cache[seller_id]
 
+    make.tracker = tracker
     return make
 
 
 def accounts() -> list[tuple[str, str]]:
-    """(seller, marketplace) pairs Homing has Amazon orders for."""
+    """(seller, marketplace) pairs Homing has Amazon orders for, and those of every active
+    seller account."""
     rows = db.session.execute(sa.select(Order.seller_id, Order.marketplace_id).distinct().where(
         Order.channel.in_(service.AMAZON_CHANNELS), Order.seller_id != ""))
-    return sorted(tuple(r) for r in rows)
+    return sorted({tuple(r) for r in rows} | set(amazon_accounts.seller_pairs(db.session)))
+
+
+def save_health(tracker: Tracker) -> None:
+    """After the run's own commits: what it learnt of each account's health."""
+    try:
+        tracker.save(db.session)
+        db.session.commit()
+    except sa.exc.SQLAlchemyError as exc:  # health is a report; the run's work is saved
+        db.session.rollback()
+        log.warning("account health not saved: %s", type(exc).__name__)
 
 
 PUSH_LOCK = "homing:amazon-push"
@@ -75,8 +94,10 @@ def push_refunds(app: Flask) -> None:
             return
     try:
         with app.app_context():
-            results = service.push(db.session, connector_for(app))
+            make = connector_for(app)
+            results = service.push(db.session, make)
             db.session.commit()
+            save_health(make.tracker)
             for result in results:
                 log.info("refund feed %s: %s %s", result.submission_id, result.status,
                          result.detail)
@@ -125,14 +146,40 @@ class PushLease:
 
 def _per_account(app: Flask, pull) -> None:
     """Run ``pull(session, connector, marketplace_id, now)`` for every Amazon account, one
-    commit each, so one account's failure leaves the others' progress saved."""
+    commit each, so one account's failure leaves the others' progress saved. An account that
+    cannot sign in is skipped (its health says why); Amazon failing an account's pull still
+    fails the run, after the other accounts, so the job shows as failing."""
     if not configured(app):
         return
+    failures: list[Exception] = []
     with app.app_context():
         make = connector_for(app)
         for seller_id, marketplace_id in accounts():
-            pull(db.session, make(seller_id), marketplace_id, utcnow())
-            db.session.commit()
+            try:
+                pull(db.session, make(seller_id), marketplace_id, utcnow())
+                db.session.commit()
+            except AccountUnavailable as exc:
+                db.session.rollback()
+                log.info("%s skipped: %s", pull.__name__, exc)
+            except (AmazonError, Throttled) as exc:
+                db.session.rollback()
+                failures.append(exc)
+        save_health(make.tracker)
+    if failures:
+        raise failures[0]
+
+
+@periodic("amazon-check-accounts", every_seconds=300)
+def check_accounts(app: Flask) -> None:
+    """Every account's credentials read and tried with LWA, so HQ shows an expired token
+    before a job needs it, and an account whose credentials were renewed works again."""
+    if not configured(app):
+        return
+    with app.app_context():
+        for account in amazon_accounts.all_accounts(db.session):
+            if account.active:
+                amazon_accounts.check(app, account)
+        db.session.commit()
 
 
 @periodic("amazon-pull-finances", every_seconds=600)

@@ -131,3 +131,45 @@ class ConnectorStatus(Base):
     cursor: Mapped[dict] = mapped_column(JsonDoc, default=dict)  # e.g. last report date pulled
     # Set by an admin in HQ ("job:<name>" rows): the periodic job is skipped until resumed.
     paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+ACCOUNT_KINDS = ("seller", "vendor")
+ACCOUNT_REGIONS = ("na", "eu", "fe")
+# What the last look at the account's credentials found (``hub.amazon.accounts``): an
+# observation, not a lifecycle; any value may follow any other.
+ACCOUNT_HEALTH = ("unchecked", "ok", "missing", "refused", "unreachable")
+
+
+class AmazonAccount(Base):
+    """One selling account: a Seller Central seller id or a Vendor Central vendor code, in one
+    region, selling in some marketplaces. Its credentials are *named* here (``env:PREFIX`` or
+    ``file:/path``), never stored: they are read from the environment or the file each time a
+    connector is made."""
+
+    __tablename__ = "amazon_accounts"
+    __table_args__ = (
+        sa.CheckConstraint(sa.column("kind").in_(ACCOUNT_KINDS), name="kind"),
+        sa.CheckConstraint(sa.column("region").in_(ACCOUNT_REGIONS), name="region"),
+        sa.CheckConstraint(sa.column("health").in_(ACCOUNT_HEALTH), name="health"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[str] = mapped_column(sa.String(40), unique=True)  # or vendor code
+    kind: Mapped[str] = mapped_column(sa.String(10), default="seller")
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    region: Mapped[str] = mapped_column(sa.String(2), default="na")
+    marketplaces: Mapped[list] = mapped_column(JsonDoc, default=list)  # marketplace ids
+    credentials_ref: Mapped[str] = mapped_column(sa.String(300))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    health: Mapped[str] = mapped_column(sa.String(12), default="unchecked",
+                                        server_default="unchecked")
+    health_code: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    # Amazon's or the resolver's words (never a secret); shown in HQ under the explanation.
+    health_detail: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    health_since: Mapped[datetime | None]
+    checked_at: Mapped[datetime | None]
+    # A short hash of the credentials Amazon last refused: the jobs leave the account alone
+    # until the credentials behind the reference change (or a check passes).
+    refused_fingerprint: Mapped[str] = mapped_column(sa.String(16), default="",
+                                                     server_default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,6 +14,7 @@ import httpx
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from hub.amazon.accounts import AccountUnavailable
 from hub.amazon.connector import AmazonError, Connector, Throttled
 from hub.audit.service import Actor
 from hub.orders.models import Order
@@ -86,8 +87,13 @@ def fetch(session: Session, connectors, accounts: list[tuple[str, str]], order_i
     None when no account has it; LookupUnavailable when Amazon could not be asked."""
     if not ORDER_ID.match(order_id):
         return None
+    skipped = []
     for seller_id, marketplace_id in accounts:
-        connector: Connector = connectors(seller_id)
+        try:
+            connector: Connector = connectors(seller_id)
+        except AccountUnavailable as exc:
+            skipped.append(exc)  # another account may have it; this one cannot be asked
+            continue
         try:
             found = connector.order(marketplace_id, order_id, with_email=with_email)
             if found is None:
@@ -99,6 +105,8 @@ def fetch(session: Session, connectors, accounts: list[tuple[str, str]], order_i
         order, _created = upsert_order(session, order_payload(found, items, seller_id, now),
                                        actor=LOOKUP)
         return order
+    if skipped:  # not found among the others: this account might have it, we cannot tell
+        raise LookupUnavailable(str(skipped[0]))
     return None
 
 
@@ -111,7 +119,11 @@ def lookup_from_app(app: Flask, session: Session, order_id: str, with_email: boo
         return None
     accounts = sorted(set(jobs.accounts()) | {tuple(a) for a in
                                               app.config.get("AMAZON_ACCOUNTS") or []})
-    order = fetch(session, jobs.connector_for(app), accounts, order_id, with_email, now)
+    make = jobs.connector_for(app)
+    try:
+        order = fetch(session, make, accounts, order_id, with_email, now)
+    finally:
+        make.tracker.save(session)
     if order is not None:
         session.commit()  # Amazon's copy is kept even if this request then refuses the shopper
     return order

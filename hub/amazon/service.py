@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hub.amazon import feed as feed_xml
 from hub.amazon import states as submission_states
+from hub.amazon.accounts import AccountUnavailable
 from hub.amazon.connector import AmazonError, AmazonUnsure, Connector, Throttled
 from hub.amazon.models import (
     UNFINISHED,
@@ -600,7 +601,13 @@ def push(session: Session, connector_for, now_func=utcnow) -> list[StepResult]:
     uncertain or stuck before Amazon has it (its refunds' fate comes first)."""
     results = []
     for seller_id, marketplace_id in work_to_do(session):
-        connector = connector_for(seller_id)
+        try:
+            connector = connector_for(seller_id)
+        except AccountUnavailable as exc:
+            # Only this account stops: its refunds stay queued (nothing was sent), its feeds
+            # wait where they are, and HQ says why (hub.amazon.accounts).
+            results.append(StepResult(0, "account_unavailable", str(exc)))
+            continue
         open_ids = _unfinished(session, seller_id, marketplace_id)
         for submission_id in open_ids:
             results.append(_guarded(session, connector, submission_id, now_func))

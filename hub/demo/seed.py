@@ -1,5 +1,7 @@
 """Demo data: a realistic store network (3,814 real US store locations, with generated opening
-hours, categories and capacities) and the demo credentials. Seeds only an empty database."""
+hours, categories and capacities, plus demo stores in Germany and Japan at real city-centre
+department-store addresses), Amazon accounts in three regions and the demo credentials.
+Seeds only an empty database."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from hub.stores.models import Store
 from hub.stores.service import import_stores
 
 DATA = Path(__file__).parent / "data" / "us-stores-walmart.csv"
+# Germany and Japan: a handful of stores (coordinates approximate) so that amazon.de and
+# amazon.co.jp returns are routed to a store in their own country.
+INTL_DATA = Path(__file__).parent / "data" / "intl-stores.csv"
 
 HOURS = (
     "Mon-Sat 08:00-22:00; Sun 09:00-20:00",
@@ -63,10 +68,12 @@ DEMO_API_KEY = "hom_demo0000_demo-admin-key-for-local-use-only"
 def seed_demo(app: Flask) -> dict[str, str]:
     """Seed stores and demo credentials when the database is empty; return what to print."""
     if db.session.scalar(sa.select(sa.func.count(Store.id))) == 0:
-        summary = import_stores(db.session, io.StringIO(enriched_store_csv()), fmt="csv",
-                                actor=Actor("system", None, "demo-seed"))
-        db.session.commit()
-        app.logger.info("demo stores: %s", summary.line())
+        for path in (DATA, INTL_DATA):
+            summary = import_stores(db.session, io.StringIO(enriched_store_csv(path)),
+                                    fmt="csv", actor=Actor("system", None, "demo-seed"))
+            db.session.commit()
+            app.logger.info("demo stores: %s", summary.line())
+    _ensure_demo_accounts()
     _ensure_demo_key()
     _ensure_demo_orders()
     store = _ensure_demo_tablet()
@@ -76,6 +83,10 @@ def seed_demo(app: Flask) -> dict[str, str]:
     return {"API key (admin)": DEMO_API_KEY,
             "Shopper order": f"{DEMO_ORDERS[0]['order_id']} with postal code 10001",
             "Amazon order": f"{AMAZON_ONLY_ORDER} (only at the sandbox's Amazon until looked up)",
+            "amazon.de order": f"{DE_ORDER['order_id']} with postal code "
+                               f"{DE_ORDER['buyer']['postal_code']} (EUR)",
+            "amazon.co.jp order": f"{JP_ORDER['order_id']} with postal code "
+                                  f"{JP_ORDER['buyer']['postal_code']} (JPY)",
             "Store tablet": f"/store/enroll?token={DEMO_DEVICE_TOKEN}",
             "Store staff": f"{store.name} ({store.code}): clerk {DEMO_CLERK[0]} PIN "
                            f"{DEMO_CLERK[1]}, supervisor {DEMO_SUPERVISOR[0]} PIN "
@@ -221,6 +232,52 @@ DEMO_ORDERS = [
          "item_price": "49.99", "item_tax": "4.44"},
     ]),
 ]
+
+
+# The demo's selling accounts, one per region and a vendor account; in sandbox mode the
+# ``sandbox:`` reference stands for the sandbox's own test credentials of each account.
+DEMO_ACCOUNTS = (
+    {"seller_id": "A1DEMOSELLER", "kind": "seller", "region": "na", "name": "Demo US shop",
+     "marketplaces": ["ATVPDKIKX0DER"]},
+    {"seller_id": "A1DEMOSELLERDE", "kind": "seller", "region": "eu", "name": "Demo DE shop",
+     "marketplaces": ["A1PA6795UKMFR9"]},
+    {"seller_id": "A1DEMOSELLERJP", "kind": "seller", "region": "fe", "name": "Demo JP shop",
+     "marketplaces": ["A1VC38T7YXB528"]},
+    {"seller_id": "DEMOV", "kind": "vendor", "region": "eu", "name": "Demo vendor (EU)",
+     "marketplaces": ["A1PA6795UKMFR9"]},
+)
+
+
+def _ensure_demo_accounts() -> None:
+    from hub.amazon import accounts
+
+    for spec in DEMO_ACCOUNTS:
+        if accounts.get(db.session, spec["seller_id"]) is None:
+            accounts.save(db.session, credentials_ref="sandbox:", **spec)
+
+
+def _market_order(order_id: str, days_ago: int, *, seller_id: str, marketplace_id: str,
+                  currency: str, buyer: dict, lines: list[dict]) -> dict:
+    return {**_demo_order(order_id, days_ago, lines), "seller_id": seller_id,
+            "marketplace_id": marketplace_id, "currency": currency, "buyer": buyer}
+
+
+# Prices as the EU and Japanese marketplaces show them: tax included in ItemPrice, ItemTax 0.
+DE_ORDER = _market_order(
+    "302-4410001-0000101", 3, seller_id="A1DEMOSELLERDE", marketplace_id="A1PA6795UKMFR9",
+    currency="EUR", buyer={"email": "lena@example.de", "name": "Lena Beispiel",
+                           "postal_code": "10117", "country": "DE"},
+    lines=[{"item_id": "40000000000101", "sku": "JACKE-REGEN-M", "title": "Regenjacke (M)",
+            "category": "apparel", "size_class": "small", "quantity": 1,
+            "item_price": "119.00", "item_tax": "0.00"}])
+JP_ORDER = _market_order(
+    "503-4410001-0000201", 3, seller_id="A1DEMOSELLERJP", marketplace_id="A1VC38T7YXB528",
+    currency="JPY", buyer={"email": "haruto@example.jp", "name": "Haruto Rei",
+                           "postal_code": "1500002", "country": "JP"},
+    lines=[{"item_id": "40000000000201", "sku": "TUMBLER-350", "title": "ステンレスタンブラー",
+            "category": "home", "size_class": "small", "quantity": 2,
+            "item_price": "9960", "item_tax": "0"}])
+DEMO_ORDERS.extend([DE_ORDER, JP_ORDER])
 
 
 def _ensure_demo_orders() -> None:

@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Vendor Central: imports, the dispute queue, evidence packs, returns credit notes.
     "vendor.manage": frozenset({"hq_ops", "finance", "admin"}),
     "webhooks.manage": frozenset({"admin"}),
+    "accounts.view": frozenset({"hq_ops", "finance", "admin"}),
+    "accounts.manage": frozenset({"admin"}),
 }
 
 

@@ -36,6 +36,11 @@ Feed submissions (owner: amazon-push-refunds):
   creating    since create_started_at  overdue after 30 min (shown with its waiting_reason)
   submitted   since submitted_at    overdue after 4 h, or when not polled for 15 min
   any other   since last_polled_at or created_at, overdue after 1 h
+Amazon accounts (owner: amazon-check-accounts, every 5 min; hub.amazon.accounts):
+  missing      credentials not readable     overdue at once (a person must set them)
+  refused      LWA refused them             overdue at once (re-authorise the app)
+  unreachable  since health_since           overdue after 30 min
+  Only the account's own jobs stop; its refunds stay queued.
 
 Approval requests (owner: the tier the policy names, hub.policy.approvals — a supervisor
 of the store on any of its tablets, or HQ's approval queue):
@@ -106,6 +111,7 @@ OWNERS = {
     "vendor_credit_note.draft": "outbox (vendor.credit_note)",
     "vendor_credit_note": "vendor-credit-notes",
     "vendor_credit_note.unsure": "HQ: a check in Vendor Central",
+    "amazon_account": "amazon-check-accounts",
 }
 
 PAST_DEADLINE = N_("In “%(state)s” for %(minutes)s min; the deadline is %(limit)s min.")
@@ -130,6 +136,7 @@ class Overdue:
     """One thing past its deadline, with its history (attempts, last error)."""
 
     kind: str  # outbox | refund | feed_submission | rq_queue | rq_job | periodic_job | redis
+    # | amazon_account
     ref: str  # the id within its kind
     state: str
     since: datetime
@@ -374,6 +381,12 @@ def overdue_credit_notes(session: Session, now: datetime, limit: int) -> list[Ov
         if item:
             items.append(item)
     return items
+def overdue_accounts(session: Session, now: datetime) -> list[Overdue]:
+    """Amazon accounts whose credentials are missing or refused (at once), or whose sign-in
+    has not answered for 30 min (owner: amazon-check-accounts, every 5 min)."""
+    from hub.amazon.accounts import overdue_accounts as accounts_down
+
+    return accounts_down(session, now)
 
 
 def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) -> list[Overdue]:
@@ -385,7 +398,8 @@ def overdue(session: Session, now: datetime, *, redis=None, limit: int = 200) ->
              *overdue_feed_submissions(session, now, limit), *overdue_periodic(session, now),
              *overdue_approvals(session, now, limit), *overdue_visits(session, now, limit),
              *overdue_credit_notes(session, now, limit),
-             *overdue_vendor_credit_notes(session, now, limit)]
+             *overdue_vendor_credit_notes(session, now, limit),
+             *overdue_accounts(session, now)]
     if redis is not None:
         items += overdue_rq(redis, now)
     return sorted(items, key=lambda item: item.deadline)

@@ -27,12 +27,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hub.amazon.credentials import (
+    SANDBOX_CLIENT,
+    SANDBOX_DEFAULT_SELLER,
+    SANDBOX_DEFAULT_TOKEN,
+    sandbox_refresh_token,
+)
 from hub.amazon.ratelimit import USAGE_PLANS
 from hub.money import exponent
 from hub.sandbox import adjustments, vat_invoices
 from hub.sandbox.vendor import InvalidRequest, VendorDesk
 
 # Amazon's default usage plans: operation -> (tokens per second, burst). §4.1.
+SANDBOX_TOKEN_PREFIX = sandbox_refresh_token("")
 RATES = USAGE_PLANS  # Amazon's usage plans, enforced as Amazon does
 # Personal data in the Orders API comes only with a Restricted Data Token for the path.
 RDT_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
@@ -216,9 +223,15 @@ class Emulator:
             self._offset = 0.0
             self._speed = 1.0
             self._real_start = time.time()
-            self.sellers = {"Atzr|homing-sandbox-refresh-token": "A1DEMOSELLER"}
-            self.clients = {"amzn1.application-oa2-client.homing-sandbox": "homing-sandbox-secret"}
+            # refresh token -> (seller id or vendor code, the LWA client it was issued to).
+            # The sandbox's own test token "Atzr|homing-sandbox-<account>" works for any
+            # account with the sandbox's client (``sandbox:`` references).
+            self.sellers: dict[str, tuple[str, str]] = {
+                SANDBOX_DEFAULT_TOKEN: (SANDBOX_DEFAULT_SELLER, SANDBOX_CLIENT[0])}
+            self.clients = {SANDBOX_CLIENT[0]: SANDBOX_CLIENT[1]}
+            self.revoked: set[str] = set()  # refresh tokens revoked or expired
             self.tokens: dict[str, tuple[str, datetime]] = {}
+            self.token_grants: dict[str, str] = {}  # access token -> its refresh token
             # RDT -> (seller, {path: data elements}, expiry)
             self.rdts: dict[str, tuple[str, dict[str, set[str]], datetime]] = {}
             self.buckets: dict[tuple[str, str], Bucket] = {}
@@ -280,13 +293,45 @@ class Emulator:
                 raise LwaError("invalid_client", "Client authentication failed")
             if form.get("grant_type") != "refresh_token":
                 raise LwaError("unsupported_grant_type", "Only refresh_token is emulated")
-            seller = self.sellers.get(form.get("refresh_token", ""))
-            if seller is None:
-                raise LwaError("invalid_grant", "The request has an invalid grant parameter")
+            refresh = form.get("refresh_token", "")
+            seller, client = self._grant(refresh)
+            if refresh in self.revoked or not seller or client != form.get("client_id"):
+                raise LwaError("invalid_grant", "The request has an invalid grant parameter "
+                                                ": refresh_token")
             token = "Atza|" + secrets.token_urlsafe(24)
             self.tokens[token] = (seller, self.now() + timedelta(seconds=3600))
+            self.token_grants[token] = refresh
             return {"access_token": token, "token_type": "bearer", "expires_in": 3600,
                     "refresh_token": form["refresh_token"]}
+
+    def _grant(self, refresh: str) -> tuple[str, str]:
+        if refresh in self.sellers:
+            return self.sellers[refresh]
+        if refresh.startswith(SANDBOX_TOKEN_PREFIX) and len(refresh) > len(SANDBOX_TOKEN_PREFIX):
+            return refresh[len(SANDBOX_TOKEN_PREFIX):], SANDBOX_CLIENT[0]
+        return "", ""
+
+    def add_account(self, seller: str, refresh_token: str, client_id: str,
+                    client_secret: str) -> None:
+        """An account that authorised an app: its refresh token, issued to that LWA client."""
+        with self.lock:
+            if not (seller and refresh_token and client_id and client_secret):
+                raise ApiError(400, "InvalidInput", "seller_id, refresh_token, client_id and "
+                                                    "client_secret are required")
+            self.sellers[refresh_token] = (seller, client_id)
+            self.clients[client_id] = client_secret
+            self.revoked.discard(refresh_token)
+
+    def revoke(self, refresh_token: str) -> int:
+        """The refresh token expires (or the seller revoked the app): LWA refuses it, and the
+        access tokens issued with it stop working. Returns how many were cut off."""
+        with self.lock:
+            self.revoked.add(refresh_token)
+            cut = [t for t, r in self.token_grants.items() if r == refresh_token]
+            for token in cut:
+                self.tokens.pop(token, None)
+                self.token_grants.pop(token, None)
+            return len(cut)
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -784,7 +829,9 @@ class Emulator:
             self.applied.append({"feed_id": job.id, "amazon_order_id": order["AmazonOrderId"],
                                  "item_code": item.item_code, "adjustment_id": adjustment_id,
                                  "merchant_adjustment_item_id": item.merchant_adjustment_item_id,
-                                 "charges": charges})
+                                 "seller_id": job.seller_id,
+                                 "marketplace_id": order["MarketplaceId"],
+                                 "currency": currency, "charges": charges})
 
     def _refund_event(self, order: dict, line: dict, charges: dict[str, int], adjustment_id: str,
                       merchant_adjustment_id: str, event_list: str, settlement_type: str) -> None:
@@ -796,7 +843,8 @@ class Emulator:
         money = lambda v: {"CurrencyCode": currency,  # noqa: E731
                            "CurrencyAmount": float(Decimal(-v).scaleb(-exponent(currency)))}
         self.events.append({"list": event_list, "posted": posted, "event": {
-            "AmazonOrderId": order["AmazonOrderId"], "MarketplaceName": "Amazon.com",
+            "AmazonOrderId": order["AmazonOrderId"],
+            "MarketplaceName": marketplace_name(order["MarketplaceId"]),
             "PostedDate": iso(posted),
             "ShipmentItemAdjustmentList": [{
                 "SellerSKU": line.get("SellerSKU", ""), "OrderItemId": line["OrderItemId"],
@@ -806,7 +854,9 @@ class Emulator:
                 "ItemFeeAdjustmentList": [{"FeeType": k, "FeeAmount": money(-v)}
                                           for k, v in fees.items() if v]}]}})
         common = {"transaction-type": settlement_type, "order-id": order["AmazonOrderId"],
-                  "adjustment-id": adjustment_id, "marketplace-name": "Amazon.com",
+                  "adjustment-id": adjustment_id,
+                  "marketplace-name": marketplace_name(order["MarketplaceId"]),
+                  "seller": order["seller_id"], "marketplace-id": order["MarketplaceId"],
                   "fulfillment-id": "MFN", "posted": posted, "currency": currency,
                   "order-item-code": line["OrderItemId"],
                   "merchant-adjustment-item-id": merchant_adjustment_id,
@@ -874,41 +924,55 @@ class Emulator:
             return {"payload": payload}
 
     def close_settlement(self, date_format: str = "iso", encoding: str | None = None) -> dict:
-        """Cut the open settlement period into a V2 flat-file report visible in getReports."""
+        """Cut the open settlement period into V2 flat-file reports visible in getReports: one
+        per seller account, marketplace and currency, as Amazon settles each account apart.
+        Answers the first settlement, with every one cut under ``settlements``."""
         with self.lock:
             now = self.now()
             due = [ln for ln in self.open_lines if ln["posted"] <= now]
             self.open_lines = [ln for ln in self.open_lines if ln["posted"] > now]
-            settlement_id = f"{secrets.randbelow(10**11):011d}"
             start = self.settlements[-1]["end"] if self.settlements else now - timedelta(days=14)
-            currency = due[0]["currency"] if due else "USD"
-            total = sum(ln["amount"] for ln in due)
-            stamp = (lambda d: d.strftime("%Y/%m/%d %H:%M:%S UTC")) if date_format == "slash" \
-                else (lambda d: d.strftime("%Y-%m-%d %H:%M:%S UTC"))
-            out = io.StringIO()
-            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-            writer.writerow(SETTLEMENT_COLUMNS)
-            writer.writerow([settlement_id, stamp(start), stamp(now), stamp(now),
-                             decimal_text(total, currency), currency] + [""] * 18)
+            groups: dict[tuple[str, str, str], list[dict]] = {}
             for ln in due:
-                row = {**ln, "settlement-id": settlement_id,
-                       "amount": decimal_text(ln["amount"], ln["currency"]),
-                       "posted-date": ln["posted"].strftime("%Y-%m-%d"),
-                       "posted-date-time": stamp(ln["posted"]), "quantity-purchased": ""}
-                writer.writerow([row.get(col, "") for col in SETTLEMENT_COLUMNS])
-            report = Job(self._next_id(), "report", SETTLEMENT_REPORT,
-                         due[0].get("seller", "A1DEMOSELLER") if due else "A1DEMOSELLER",
-                         ["ATVPDKIKX0DER"], now, status="DONE", started_at=now, ended_at=now)
-            sellers = {o["seller_id"] for o in self.orders.values()} or {"A1DEMOSELLER"}
-            report.seller_id = sorted(sellers)[0]
-            enc = encoding or self.flags["encoding"]
-            report.result_document_id = self._store_result(
-                "amzn1.spdoc.1.4.na.", "text/plain", out.getvalue().encode(enc, "replace"))
-            self.jobs[report.id] = report
-            record = {"settlement_id": settlement_id, "report_id": report.id, "start": start,
-                      "end": now, "lines": len(due), "total": total, "currency": currency}
-            self.settlements.append(record)
-            return {**record, "start": iso(start), "end": iso(now)}
+                key = (ln.get("seller", SANDBOX_DEFAULT_SELLER),
+                       ln.get("marketplace-id", "ATVPDKIKX0DER"), ln["currency"])
+                groups.setdefault(key, []).append(ln)
+            if not groups:
+                sellers = {o["seller_id"] for o in self.orders.values()} or {SANDBOX_DEFAULT_SELLER}
+                groups[(sorted(sellers)[0], "ATVPDKIKX0DER", "USD")] = []
+            records = [self._settle(seller, market, currency, lines, start, now, date_format,
+                                    encoding)
+                       for (seller, market, currency), lines in sorted(groups.items())]
+            self.settlements.extend(records)
+            shown = [{**r, "start": iso(r["start"]), "end": iso(r["end"])} for r in records]
+            return {**shown[0], "settlements": shown}
+
+    def _settle(self, seller: str, market: str, currency: str, due: list[dict],
+                start: datetime, now: datetime, date_format: str, encoding: str | None) -> dict:
+        settlement_id = f"{secrets.randbelow(10**11):011d}"
+        total = sum(ln["amount"] for ln in due)
+        stamp = (lambda d: d.strftime("%Y/%m/%d %H:%M:%S UTC")) if date_format == "slash" \
+            else (lambda d: d.strftime("%Y-%m-%d %H:%M:%S UTC"))
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(SETTLEMENT_COLUMNS)
+        writer.writerow([settlement_id, stamp(start), stamp(now), stamp(now),
+                         decimal_text(total, currency), currency] + [""] * 18)
+        for ln in due:
+            row = {**ln, "settlement-id": settlement_id,
+                   "amount": decimal_text(ln["amount"], ln["currency"]),
+                   "posted-date": ln["posted"].strftime("%Y-%m-%d"),
+                   "posted-date-time": stamp(ln["posted"]), "quantity-purchased": ""}
+            writer.writerow([row.get(col, "") for col in SETTLEMENT_COLUMNS])
+        report = Job(self._next_id(), "report", SETTLEMENT_REPORT, seller, [market], now,
+                     status="DONE", started_at=now, ended_at=now)
+        enc = encoding or self.flags["encoding"]
+        report.result_document_id = self._store_result(
+            "amzn1.spdoc.1.4.na.", "text/plain", out.getvalue().encode(enc, "replace"))
+        self.jobs[report.id] = report
+        return {"settlement_id": settlement_id, "report_id": report.id, "start": start,
+                "end": now, "lines": len(due), "total": total, "currency": currency,
+                "seller_id": seller, "marketplace_id": market}
 
     # --- reports --------------------------------------------------------------------------------
 
@@ -1114,7 +1178,20 @@ class Emulator:
                     "settlements": [{**s, "start": iso(s["start"]), "end": iso(s["end"])}
                                     for s in self.settlements],
                     "orders": len(self.orders), "flags": self.flags, "delays": self.delays,
-                    "vendor_invoices": self.vendor.submitted}
+                    "vendor_invoices": self.vendor.submitted,
+                    "accounts": sorted({seller for seller, _c in self.sellers.values()}),
+                    "revoked": len(self.revoked)}
+
+
+MARKETPLACE_NAMES = {"ATVPDKIKX0DER": "Amazon.com", "A2EUQ1WTGCTBG2": "Amazon.ca",
+                     "A1PA6795UKMFR9": "Amazon.de", "A1F83G8C2ARO7P": "Amazon.co.uk",
+                     "A13V1IB3VIYZZH": "Amazon.fr", "A1RKKUPIHCS9HS": "Amazon.es",
+                     "APJ6JRA9NG5V4": "Amazon.it", "A1VC38T7YXB528": "Amazon.co.jp"}
+
+
+def marketplace_name(marketplace_id: str) -> str:
+    """The ``marketplace-name`` Amazon writes in settlements and financial events."""
+    return MARKETPLACE_NAMES.get(marketplace_id, "Amazon.com")
 
 
 def _fault_error(operation: str, status: int, throttled: dict[str, int]) -> ApiError:

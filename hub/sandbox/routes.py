@@ -335,6 +335,23 @@ def emu_fixtures():
                     "fba_returns": emu.add_returns(body.get("fba_returns", []), fba=True)})
 
 
+@bp.post("/_emu/accounts")
+def emu_accounts():
+    """Accounts that authorised an app: ``{"accounts": [{"seller_id", "refresh_token",
+    "client_id", "client_secret"}]}``; ``{"revoke": [refresh_token, ...]}`` expires tokens."""
+    body, emu = _body(), emulator()
+    try:
+        for account in body.get("accounts") or []:
+            emu.add_account(str(account.get("seller_id", "")),
+                            str(account.get("refresh_token", "")),
+                            str(account.get("client_id", "")),
+                            str(account.get("client_secret", "")))
+    except ApiError as exc:
+        return _error_answer(exc, "_emu/accounts")
+    cut = sum(emu.revoke(str(token)) for token in body.get("revoke") or [])
+    return jsonify({"accounts": len(body.get("accounts") or []), "access_tokens_cut": cut})
+
+
 @bp.post("/_emu/faults")
 def emu_faults():
     """Fault injection (see README "Fault campaign" and hub.sandbox.emulator.Fault):

@@ -6,6 +6,7 @@ a view parses the form, calls one service, commits once and redirects.
 One blueprint (``hq``); each module holds the views of one concern and registers them on it."""
 
 from portal.hq import (  # noqa: F401
+    accounts,
     admin,
     approvals,
     audit,

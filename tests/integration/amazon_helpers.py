@@ -23,14 +23,15 @@ def connector(sandbox) -> Connector:
 
 
 def completed_refund(client, api_key, session, sandbox, *, order_id="114-1234567-1234567",
-                     lines=None, seed=True, drain=True) -> Refund:
+                     lines=None, seed=True, drain=True, seller_id=SELLER,
+                     order: dict | None = None) -> Refund:
     """An order known to Homing and to the sandbox, returned and accepted at a store; the
     outbox delivered, so the refund is queued for Amazon."""
     if seed:
         seed_stores(session)
         store_user(session, "NYC-1", "supervisor", staff_number="201", pin="9753")
     admin = api_key("admin")
-    create_order(client, admin, order_id=order_id, seller_id=SELLER)
+    create_order(client, admin, order_id=order_id, **{"seller_id": seller_id, **(order or {})})
     rma = issue_return(client, admin, lines, order_id=order_id)
     clerk = api_key("clerk", "NYC-1")
     intake = client.post("/api/v1/intakes", json={"voucher": rma["voucher"]["token"]},

@@ -43,12 +43,12 @@ def test_demo_sets_up_seeds_once_and_serves(tmp_path):
     db_file = str(tmp_path / "homing.sqlite")
     stores = subprocess.run([sys.executable, "-c", count, db_file], capture_output=True,
                             text=True)
-    assert stores.stdout.strip() == "3814"
+    assert stores.stdout.strip() == "3823"  # 3,814 in the US, 5 in Germany, 4 in Japan
     subprocess.run([HOMING, "demo", "--no-serve"], env=env, check=True, capture_output=True,
                    timeout=300)
     again = subprocess.run([sys.executable, "-c", count, db_file], capture_output=True,
                            text=True)
-    assert again.stdout.strip() == "3814"  # seeding an already seeded database adds nothing
+    assert again.stdout.strip() == "3823"  # seeding an already seeded database adds nothing
 
     port = _free_port()
     server = subprocess.Popen([HOMING, "demo", "--port", str(port)], env=env,
