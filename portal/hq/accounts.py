@@ -31,7 +31,8 @@ def accounts_page():
 
 
 def _done(run, message):
-    """Run one service call (the request commits it) and say ``message(result)``, or say what was wrong."""
+    """Run one service call (the request commits it) and say ``message(result)``, or say
+    what was wrong."""
     try:
         result = run()
     except AccountInputError as exc:
