@@ -74,6 +74,9 @@ def _init_extensions(app: Flask) -> None:
     from hub.scan.revisions import track_writes
 
     track_writes()  # every write behind a kept scan answer marks it stale
+    from hub.stores.versions import track_store_writes
+
+    track_store_writes()  # every store write bumps the routing index's version
     from hub.database import ping_when_idle, sqlite_folder_on_connect
 
     with app.app_context():
