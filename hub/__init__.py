@@ -59,6 +59,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.web.security import init_security
 
     init_security(app)
+    from hub.web.assets import init_assets
+
+    init_assets(app)
     from hub.cli import register_cli
 
     register_cli(app)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
+import sqlalchemy as sa
 
 from hub.stores.hours import WeeklyHours
 from hub.stores.routing import (
@@ -191,3 +192,101 @@ def report(f: dict) -> list[str]:
     if not correct(f):
         lines.append("  FAILED: answers differ (see the mismatch counts above)")
     return lines
+
+
+# --- the service path: what a request pays ------------------------------------------------
+
+def _copy_stores(app, stores: list[StoreCandidate]) -> None:
+    """The stores into PostgreSQL with COPY (one statement: the trigger bumps the version)."""
+    import json
+
+    from hub.extensions import db
+
+    columns = ("code", "name", "address", "city", "region", "postal_code", "country",
+               "latitude", "longitude", "timezone", "hours", "categories", "size_classes",
+               "daily_capacity", "active", "created_at", "updated_at")
+    now = datetime.now(UTC)
+    hours = json.dumps(HOURS.to_dict())
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            with raw.cursor() as cursor, cursor.copy(
+                    f"COPY stores ({', '.join(columns)}) FROM STDIN") as copy:
+                for s in stores:
+                    copy.write_row((s.code, s.name, "", "", "", "", "US", s.latitude,
+                                    s.longitude, s.timezone, hours,
+                                    json.dumps(sorted(s.categories)),
+                                    json.dumps(sorted(s.size_classes)), s.daily_capacity,
+                                    s.active, now, now))
+            raw.commit()
+        finally:
+            raw.close()
+
+
+def run_service_benchmark(figures: dict, *, admin_url: str, n_queries: int, seed: int,
+                          category: str = "electronics") -> dict:
+    """`service.route` as the routing API calls it, on a scratch PostgreSQL database: the
+    version check, today's intake counts and the index. Then one store is deactivated and
+    requests go on while the index is rebuilt in the background."""
+    from flask_migrate import upgrade
+
+    from hub import create_app
+    from hub.extensions import db
+    from hub.intake.bench import fresh_database
+    from hub.stores import service
+    from hub.stores.models import Store
+
+    stores = synthetic_stores(figures["stores"], seed)
+    queries = query_points(stores, n_queries, seed)
+    app = create_app({"DATABASE_URL": fresh_database(admin_url, "homing_bench_routing"),
+                      "RATELIMIT_ENABLED": False, "SECRET_KEY": "bench-secret",
+                      "MOUNT_SANDBOX": False})
+    with app.app_context():
+        upgrade(directory=str(app.extensions["migrate"].directory))
+    _copy_stores(app, stores)
+
+    def request(lat: float, lon: float) -> tuple[float, list[str]]:
+        with app.app_context():
+            started = time.perf_counter()
+            ranked = service.route(db.session, lat, lon, category=category, at=AT,
+                                   limit=LIMIT)
+            db.session.remove()  # what the end of a request does
+            return (time.perf_counter() - started) * 1000, [r.code for r in ranked]
+
+    with app.app_context():
+        service.wait_for_index(db.session)  # the process's first index, built inline
+        index = service.store_index(db.session)
+        db.session.remove()
+    timings, mismatches = [], 0
+    for lat, lon in queries:
+        ms, codes = request(lat, lon)
+        timings.append(ms)
+        mismatches += codes != [r.code for r in index.route(lat, lon, at=AT,
+                                                              category=category, limit=LIMIT)]
+    # A store changes: the nearest answer of the first query is taken out of routing.
+    lat, lon = queries[0]
+    gone = request(lat, lon)[1][0]
+    with app.app_context():
+        db.session.scalar(sa.select(Store).where(Store.code == gone)).active = False
+        db.session.commit()
+        db.session.remove()
+    changed_at, during = time.perf_counter(), []
+    while True:
+        ms, codes = request(*queries[len(during) % len(queries)])
+        during.append(ms)
+        with app.app_context():
+            fresh = service.store_index(db.session) is not index
+            db.session.remove()
+        if fresh or time.perf_counter() - changed_at > 600:
+            break
+    rebuild_s = time.perf_counter() - changed_at
+    mismatches += gone in request(lat, lon)[1]  # the deactivated store must be gone
+    figures.update({
+        "service_p50_ms": round(statistics.median(timings), 3),
+        "service_p99_ms": round(_percentile(timings, 0.99), 3),
+        "service_mismatches": mismatches, "rebuild_s": round(rebuild_s, 2),
+        "during_rebuild_p99_ms": round(_percentile(during, 0.99), 3),
+        "during_rebuild_requests": len(during),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    })
+    return figures
