@@ -4,7 +4,7 @@
 a folder prefix such as Workbox's module path). A request carrying the file's current hash is
 answered ``public, max-age=31536000, immutable``: a change to the file changes its URL, so a
 browser never needs to re-check it. Anything else (no hash, an old hash) keeps ``no-cache``.
-Text, scripts, styles and WebAssembly are sent brotli- or gzip-compressed by the client's
+Text, scripts and styles are sent brotli- or gzip-compressed by the client's
 Accept-Encoding, each file compressed once per content and kept in memory."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
     brotli = None
 
 YEAR = 365 * 24 * 3600
-COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/wasm",
+COMPRESSIBLE = ("text/", "application/javascript", "application/json",
                 "application/manifest+json", "image/svg+xml")
 ENCODINGS = ("br", "gzip") if brotli else ("gzip",)
 
@@ -108,6 +108,7 @@ def _compress(response, assets: Assets, filename: str, digest: str) -> None:
         response.status_code = 304
         return
     if encoding:
+        response.headers.pop("Accept-Ranges", None)  # ranges would be of the other bytes
         response.close()  # the file Flask opened for the uncompressed body
         response.direct_passthrough = False
         response.set_data(assets.encoded(filename, digest, encoding))
