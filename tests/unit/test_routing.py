@@ -167,3 +167,13 @@ def test_property_index_equals_brute_force(rows, lat, lon, near, category, size_
         assert ranked.distance_km == pytest.approx(own, abs=1e-9)
     codes = [r.code for r in got]
     assert len(set(codes)) == len(codes)
+
+
+def test_the_bench_fails_when_an_answer_differs():
+    from hub.stores.bench import correct
+
+    good = {"top5_mismatches": 0, "peer_mismatches": 0}
+    assert correct(good)
+    assert not correct({**good, "top5_mismatches": 1})
+    assert not correct({**good, "peer_mismatches": 2})
+    assert not correct({**good, "service_mismatches": 1})
