@@ -6,7 +6,7 @@ that would take them but are full today; stores that cannot take the items at al
 up a short list and are never ranked above one that can. Inactive stores are never routed to.
 
 Speed: stores sit on the unit sphere as 3-D vectors in k-d trees (scipy's cKDTree), one over
-all active stores and one per category and per size class, built once with the index, so a
+all active stores and one per category, built once with the index, so a
 query costs log(stores) and builds no mask. Chord length orders points as great-circle
 distance does; the nearest few by chord are re-measured exactly on the ellipsoid (PROJ's C
 port of Karney's algorithm, in one call), and any store whose spherical distance could still
@@ -194,11 +194,12 @@ class StoreIndex:
         subsets = {}
         if active.any():
             subsets[_ALL] = _Subset.of(np.flatnonzero(active), vectors)
-            for kind, masks in (("category", category_masks), ("size", size_masks)):
-                for name, mask in masks.items():
-                    members = np.flatnonzero(mask & active)
-                    if len(members):
-                        subsets[(kind, name)] = _Subset.of(members, vectors)
+            # Categories are selective; size classes seldom are (most stores take most sizes),
+            # so a size is filtered by its mask on whichever tree the query walks.
+            for name, mask in category_masks.items():
+                members = np.flatnonzero(mask & active)
+                if len(members):
+                    subsets[("category", name)] = _Subset.of(members, vectors)
         return cls(stores=stores, vectors=vectors, latitudes=lat, longitudes=lon,
                    active=active, category_masks=category_masks, size_masks=size_masks,
                    position={s.code: i for i, s in enumerate(stores)}, subsets=subsets)
@@ -268,9 +269,12 @@ class StoreIndex:
         if tier == 1:  # would take them but full today: few stores, measure them all
             return self._closest(full[accepts(full)], k, lat, lon)
         if tier == 0:
-            subsets = [self.subsets.get(key) for key in wanted]
-            if any(subset is None for subset in subsets):
+            if any(name not in (self.category_masks if kind == "category" else self.size_masks)
+                   for kind, name in wanted):
                 return []  # nobody takes this category or size
+            subsets = [self.subsets.get(key) for key in wanted if key[0] == "category"]
+            if any(subset is None for subset in subsets):
+                return []  # only inactive stores take this category
             subset = min(subsets, key=lambda s: len(s.members), default=self.subsets.get(_ALL))
 
             def keep(positions: np.ndarray) -> np.ndarray:
