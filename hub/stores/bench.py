@@ -201,8 +201,9 @@ def report(f: dict) -> list[str]:
             f"{f['service_mismatches']} answers differ from the index)")
         lines.append(
             f"  store change  version bump seen by the next request; background rebuild "
-            f"{f['rebuild_s']} s; requests during it p99 {f['during_rebuild_p99_ms']} ms, "
-            f"none waited for it")
+            f"{f['rebuild_s']} s; {f['during_rebuild_requests']} requests during it, p99 "
+            f"{f['during_rebuild_p99_ms']} ms (answered from the old index; they share the "
+            f"process's CPU and GIL with the rebuild)")
     lines.append(f"  memory        process peak RSS {f['peak_rss_mib']:,} MiB")
     if not correct(f):
         lines.append("  FAILED: answers differ (see the mismatch counts above)")
