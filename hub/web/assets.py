@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover
     brotli = None
 
 YEAR = 365 * 24 * 3600
-COMPRESSIBLE = ("text/", "application/javascript", "application/json",
+COMPRESSIBLE = ("text/", "application/javascript", "application/json", "application/wasm",
                 "application/manifest+json", "image/svg+xml")
 ENCODINGS = ("br", "gzip") if brotli else ("gzip",)
 
@@ -58,8 +58,8 @@ class Assets:
         key = (filename, digest, encoding)
         if key not in self._encoded:
             raw = self._path(filename).read_bytes()
-            body = (brotli.compress(raw, quality=11) if encoding == "br"
-                    else gzip.compress(raw, compresslevel=9, mtime=0))
+            body = (brotli.compress(raw, quality=5) if encoding == "br"
+                    else gzip.compress(raw, compresslevel=6, mtime=0))
             with self._lock:
                 self._encoded[key] = body
         return self._encoded[key]
