@@ -4,7 +4,7 @@
 a folder prefix such as Workbox's module path). A request carrying the file's current hash is
 answered ``public, max-age=31536000, immutable``: a change to the file changes its URL, so a
 browser never needs to re-check it. Anything else (no hash, an old hash) keeps ``no-cache``.
-Text, scripts and styles are sent brotli- or gzip-compressed by the client's
+Text, scripts, styles and WebAssembly are sent brotli- or gzip-compressed by the client's
 Accept-Encoding, each file compressed once per content and kept in memory."""
 
 from __future__ import annotations
