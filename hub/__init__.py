@@ -61,6 +61,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.web.security import init_security
 
     init_security(app)
+    from hub.web.assets import init_assets
+
+    init_assets(app)
     from hub.cli import register_cli
 
     register_cli(app)
@@ -76,6 +79,9 @@ def _init_extensions(app: Flask) -> None:
     from hub.scan.revisions import track_writes
 
     track_writes()  # every write behind a kept scan answer marks it stale
+    from hub.stores.versions import track_store_writes
+
+    track_store_writes()  # every store write bumps the routing index's version
     from hub.database import ping_when_idle, sqlite_folder_on_connect
 
     with app.app_context():

@@ -611,13 +611,17 @@ def bench_cli() -> None:
 @click.option("--seed", default=1, show_default=True)
 @click.option("--baseline-queries", default=100, show_default=True,
               help="How many of the queries also run the brute-force baseline (~2 s each).")
+@click.option("--service/--no-service", default=True, show_default=True,
+              help="Also time service.route on PostgreSQL, as a request sees it.")
+@click.option("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+              show_default=True, help="A PostgreSQL server where a scratch database is made.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON too.")
 def bench_routing(n_stores: int, n_queries: int, seed: int, baseline_queries: int,
-                  as_json: bool):
-    """Top-5 routing among N stores vs a brute-force geopy scan."""
+                  service: bool, admin_url: str, as_json: bool):
+    """Top-5 routing among N stores beside sklearn's BallTree, checked by brute force."""
     from tqdm import tqdm
 
-    from hub.stores.bench import report, run_routing_benchmark
+    from hub.stores.bench import correct, report, run_routing_benchmark, run_service_benchmark
 
     with tqdm(total=n_queries, unit="query", file=sys.stderr, disable=None) as bar:
         def progress(done: int, total: int) -> None:
@@ -627,10 +631,14 @@ def bench_routing(n_stores: int, n_queries: int, seed: int, baseline_queries: in
 
         figures = run_routing_benchmark(n_stores=n_stores, n_queries=n_queries, seed=seed,
                                         baseline_queries=baseline_queries, progress=progress)
+    if service:
+        run_service_benchmark(figures, admin_url=admin_url, n_queries=n_queries, seed=seed)
     for line in report(figures):
         click.echo(line)
     if as_json:
         click.echo(json.dumps(figures, indent=2, default=str))
+    if not correct(figures):
+        raise SystemExit(1)
 
 
 @bench_cli.command("vouchers")

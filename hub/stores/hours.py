@@ -164,7 +164,12 @@ class WeeklyHours:
         """The opening span containing ``at`` (merged across midnight), if open."""
         local = at.astimezone(zone)
         current = None
-        for opens, closes in self._intervals(local.date() - timedelta(days=1), 9, zone):
+        today = local.date()
+        yesterday = today - timedelta(days=1)
+        # Yesterday matters only when its last span runs to midnight and may merge into today.
+        reaches_today = any(close_m >= 1440 for _, close_m in self.spans_on(yesterday))
+        start, days = (yesterday, 9) if reaches_today else (today, 8)
+        for opens, closes in self._intervals(start, days, zone):
             if current and opens <= current[1]:
                 current = (current[0], max(current[1], closes))
             elif opens <= local < closes:

@@ -31,3 +31,16 @@ class Store(Timestamped, Base):
 
     def __repr__(self) -> str:
         return f"<Store {self.code}>"
+
+
+class StoreVersion(Base):
+    """One row that changes whenever any store does, in the same transaction, so that the
+    routing index learns it is stale from one primary-key read instead of a scan of
+    ``stores``. ``stamp`` is random per change: a counter alone would repeat after a rolled-back
+    change, and an index built inside that transaction would pass for current."""
+
+    __tablename__ = "store_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    stamp: Mapped[str] = mapped_column(sa.String(32), default="")

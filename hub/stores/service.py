@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 from hub.audit.service import Actor, record
 from hub.intake.models import Intake
 from hub.models import utcnow
+from hub.stores import versions
 from hub.stores.hours import WeeklyHours
 from hub.stores.importing import RowError, RowWarning, StoreRecord, parse_stores
 from hub.stores.models import Store
@@ -130,37 +134,97 @@ def store_to_dict(store: Store) -> dict:
 
 # --- routing -------------------------------------------------------------------------------
 
+@dataclass
+class _CachedIndex:
+    stamp: str
+    index: StoreIndex
+    rebuilding: bool = False
+
+
 _index_lock = threading.Lock()
-_index_cache: dict[str, tuple[tuple, StoreIndex]] = {}
-
-
-def _index_signature(session: Session) -> tuple:
-    count, latest, top_id = session.execute(
-        sa.select(sa.func.count(Store.id), sa.func.max(Store.updated_at), sa.func.max(Store.id))
-    ).one()
-    return count, str(latest), top_id
+_index_cache: dict[str, _CachedIndex] = {}
+log = logging.getLogger(__name__)
 
 
 def store_index(session: Session) -> StoreIndex:
-    """The routing index over all stores, rebuilt only when the stores table changed."""
-    key = str(session.get_bind().engine.url)
-    signature = _index_signature(session)
+    """The routing index over all stores. Staleness is one primary-key read of the stores'
+    version (hub/stores/versions.py), never a scan. A stale index keeps answering while a
+    background thread builds its successor, so no request waits for a rebuild; only the first
+    request of a process, with nothing to answer from, builds inline. A session bound to one
+    connection (a caller's own transaction, as in tests) sees rows no other connection can, so
+    it rebuilds inline too."""
+    bind = session.get_bind()
+    key = str(bind.engine.url)
+    stamp = versions.current(session)
     cached = _index_cache.get(key)
-    if cached and cached[0] == signature:
-        return cached[1]
-    with _index_lock:
-        candidates = [
-            StoreCandidate(
-                id=s.id, code=s.code, name=s.name, latitude=s.latitude, longitude=s.longitude,
-                timezone=s.timezone, hours=WeeklyHours.from_dict(s.hours),
-                categories=frozenset(s.categories), size_classes=frozenset(s.size_classes),
-                daily_capacity=s.daily_capacity, active=s.active,
-            )
-            for s in session.scalars(sa.select(Store))
-        ]
-        index = StoreIndex.build(candidates)
-        _index_cache[key] = (signature, index)
+    if cached and cached.stamp == stamp:
+        return cached.index
+    if cached and isinstance(bind, sa.Engine):
+        _rebuild_in_background(bind, key, cached)
+        return cached.index
+    index = build_index(session)  # the stamp was read first: the rows are at least as new
+    _index_cache[key] = _CachedIndex(stamp, index)
     return index
+
+
+def _rebuild_in_background(engine: sa.Engine, key: str, cached: _CachedIndex) -> None:
+    with _index_lock:
+        if cached.rebuilding:
+            return
+        cached.rebuilding = True
+
+    def rebuild() -> None:
+        try:
+            with Session(engine) as session:
+                stamp = versions.current(session)
+                index = build_index(session)
+            _index_cache[key] = _CachedIndex(stamp, index)
+        except Exception:  # the old index keeps answering; the next request tries again
+            log.exception("routing index rebuild failed")
+            cached.rebuilding = False
+
+    threading.Thread(target=rebuild, name="routing-index", daemon=True).start()
+
+
+def wait_for_index(session: Session, timeout: float = 60.0) -> StoreIndex:
+    """The index at the stores' current version, waiting for a rebuild (tools and tests)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        index = store_index(session)
+        cached = _index_cache.get(str(session.get_bind().engine.url))
+        if cached and cached.stamp == versions.current(session) or time.monotonic() > deadline:
+            return index
+        session.rollback()  # a fresh snapshot for the next look
+        time.sleep(0.01)
+
+
+def build_index(session: Session) -> StoreIndex:
+    """Every store as a routing candidate, read as plain rows (no ORM objects); stores share
+    their hours and category sets, so each distinct one is parsed once."""
+    hours: dict[str, WeeklyHours] = {}
+    sets: dict[tuple, frozenset[str]] = {}
+
+    def weekly(doc: dict) -> WeeklyHours:
+        text = json.dumps(doc, sort_keys=True)
+        if text not in hours:
+            hours[text] = WeeklyHours.from_dict(doc)
+        return hours[text]
+
+    def shared(items: list) -> frozenset[str]:
+        key = tuple(items)
+        if key not in sets:
+            sets[key] = frozenset(items)
+        return sets[key]
+
+    rows = session.execute(sa.select(
+        Store.id, Store.code, Store.name, Store.latitude, Store.longitude, Store.timezone,
+        Store.hours, Store.categories, Store.size_classes, Store.daily_capacity, Store.active))
+    return StoreIndex.build([
+        StoreCandidate(id=r.id, code=r.code, name=r.name, latitude=r.latitude,
+                       longitude=r.longitude, timezone=r.timezone, hours=weekly(r.hours),
+                       categories=shared(r.categories), size_classes=shared(r.size_classes),
+                       daily_capacity=r.daily_capacity, active=r.active)
+        for r in rows])
 
 
 def intake_counts_today(session: Session, at: datetime) -> dict[str, int]:

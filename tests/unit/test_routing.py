@@ -4,6 +4,8 @@ import random
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hub.stores.hours import WeeklyHours
 from hub.stores.routing import StoreCandidate, StoreIndex, brute_force
@@ -103,3 +105,75 @@ def test_a_point_given_as_decimals_routes_like_floats():
     assert [r.code for r in as_decimals] == [r.code for r in as_floats]
     with pytest.raises(ValueError, match="not a point"):
         index.route(Decimal("NaN"), 0, at=AT)
+
+
+# --- property: the index answers exactly what a brute-force geodesic scan answers ---------
+
+def _tiered_brute_force(stores, lat, lon, *, category, size_class, limit, intake_today):
+    """Every store measured with geopy, then the three tiers in order (takes the items with
+    room today; takes them but full; active but does not take them), ties by code."""
+    from geopy.distance import geodesic
+
+    def tier(store):
+        accepts = ((not category or category in store.categories)
+                   and (not size_class or size_class in store.size_classes))
+        full = intake_today.get(store.code, 0) >= store.daily_capacity
+        return 2 if not accepts else 1 if full else 0
+
+    found = sorted((tier(s), geodesic((lat, lon), (s.latitude, s.longitude)).km, s.code)
+                   for s in stores if s.active)
+    return found[:limit]
+
+
+_latitudes = st.floats(-90, 90, allow_nan=False, allow_subnormal=False)
+_longitudes = st.floats(-180, 180, allow_nan=False, allow_subnormal=False)
+_stores = st.lists(
+    st.tuples(_latitudes, _longitudes, st.sets(st.sampled_from(["general", "toys", "tv"])),
+              st.sets(st.sampled_from(["small", "large"])), st.booleans(),
+              st.integers(0, 3)),
+    min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=_stores, lat=_latitudes, lon=_longitudes, near=st.booleans(),
+       category=st.sampled_from([None, "toys", "tv", "boats"]),
+       size_class=st.sampled_from([None, "small", "large"]), limit=st.integers(1, 8))
+def test_property_index_equals_brute_force(rows, lat, lon, near, category, size_class,
+                                           limit):
+    stores, intake = [], {}
+    for i, (s_lat, s_lon, cats, sizes, active, used) in enumerate(rows):
+        if near:  # crowd the stores around the query, where the bounds are tight
+            s_lat = max(-90.0, min(90.0, lat + s_lat / 900))
+            s_lon = ((lon + s_lon / 900 + 180) % 360) - 180
+        stores.append(StoreCandidate(
+            id=i, code=f"P{i:03d}", name="", latitude=s_lat, longitude=s_lon,
+            timezone="UTC", hours=HOURS, categories=frozenset(cats),
+            size_classes=frozenset(sizes), daily_capacity=2, active=active or i == 0))
+        intake[f"P{i:03d}"] = used
+    got = StoreIndex.build(stores).route(lat, lon, at=AT, category=category,
+                                         size_class=size_class, limit=limit,
+                                         intake_today=intake)
+    expected = _tiered_brute_force(stores, lat, lon, category=category,
+                                   size_class=size_class, limit=limit, intake_today=intake)
+    # Same tiers and the same distance at every rank; stores tied to within a nanometre
+    # (the same point written two ways) may come in either order.
+    from geopy.distance import geodesic
+
+    assert len(got) == len(expected)
+    for ranked, (tier, km, _) in zip(got, expected, strict=True):
+        assert (2 if not ranked.accepts else int(ranked.capacity_left == 0)) == tier
+        assert abs(ranked.distance_km - km) < 1e-9
+        own = geodesic((lat, lon), (ranked.latitude, ranked.longitude)).km
+        assert ranked.distance_km == pytest.approx(own, abs=1e-9)
+    codes = [r.code for r in got]
+    assert len(set(codes)) == len(codes)
+
+
+def test_the_bench_fails_when_an_answer_differs():
+    from hub.stores.bench import correct
+
+    good = {"top5_mismatches": 0, "peer_mismatches": 0}
+    assert correct(good)
+    assert not correct({**good, "top5_mismatches": 1})
+    assert not correct({**good, "peer_mismatches": 2})
+    assert not correct({**good, "service_mismatches": 1})
