@@ -345,21 +345,50 @@ def _settle_uncertain(session: Session, connector: Connector, sub: FeedSubmissio
     if now < started + timedelta(seconds=connector.feed_settle_seconds):
         _wait(sub, "listing_settling", now)
         return "Amazon lists no feed yet; asking again once its list has settled"
-    if _finances_show_refunds(session, sub):
-        # The second witness disagrees with the list: money moved on these orders that none
-        # of our known refunds explains. Sending again could pay twice; HQ decides.
+    refunded = _refunded_elsewhere(session, sub)
+    if refunded and 2 * len(refunded) >= len(_refunds_of(session, sub)):
+        # The second witness disagrees with the list: money moved on most of these orders
+        # and none of our known refunds explains it, as if our feed was applied after all.
+        # Sending again could pay twice; HQ decides.
         _wait(sub, "finance_shows_refund", now)
         return "Amazon's finances show refunds on these orders that Homing cannot explain"
+    if refunded:
+        # Only a few orders show a refund: a processed feed of ours would have refunded all
+        # of its messages together, so these are Amazon's own (A-to-z, auto-refunds). They
+        # leave the batch (the next claim sets them aside as Amazon's); the rest go again.
+        return _without(session, sub, refunded, now)
     submission_states.move(sub, "uploaded")
     _wait(sub, "", now)
     return "Amazon lists no feed created since the call: creating it now"
 
 
-def _finances_show_refunds(session: Session, sub: FeedSubmission) -> bool:
+def _refunded_elsewhere(session: Session, sub: FeedSubmission) -> list[Refund]:
+    """The submission's refunds whose orders show a refund in Amazon's financial events that
+    none of our known refunds explains."""
     refunds = _refunds_of(session, sub)
     seen = _amazon_events_by_order(session, refunds)
-    return any(_external_refund(session, r, seen[r.order_id]) for r in refunds
-               if r.order_id in seen)
+    return [r for r in refunds
+            if r.order_id in seen and _external_refund(session, r, seen[r.order_id])]
+
+
+def _without(session: Session, sub: FeedSubmission, refunded: list[Refund],
+             now: datetime) -> str:
+    """Take these refunds out of an uncertain submission that Amazon never received, and
+    build its feed again for the rest: they go back to the queue, where the next claim sees
+    Amazon's refund and sets them aside instead of sending them."""
+    # A new dict, not the stored one changed in place (which the ORM would not see).
+    messages = dict(sub.processing_summary["messages"])
+    for refund in refunded:
+        _move(refund, "queued")
+        refund.feed_submission_id = None
+        messages.pop(str(refund.id), None)
+    sub.processing_summary = {**sub.processing_summary, "messages": messages}
+    sub.message_count = len(messages)
+    sub.feed_document_id = ""
+    submission_states.move(sub, "building")
+    _wait(sub, "", now)
+    return (f"Amazon lists no feed created since the call; {len(refunded)} of its orders were "
+            "refunded by Amazon itself and leave the batch; building it again for the rest")
 
 
 # Feeds listed this long before our call are looked at too (clocks differ a little).

@@ -264,6 +264,42 @@ def test_finances_showing_money_moved_stop_a_resend(client, api_key, session, sa
     assert emu.state()["feeds"] == []
 
 
+def test_orders_amazon_refunded_itself_leave_an_uncertain_batch_and_the_rest_go_once(
+        client, api_key, session, sandbox, emu, clock):
+    """The list shows no feed and Amazon's finances show a refund on one order of three: a
+    processed feed of ours would have refunded all three, so that one is Amazon's own. It
+    leaves the batch (set aside, never sent); the other two are sent once, not held forever
+    (seen in the long campaign: 2,000 refunds waited behind 20 Amazon refunds)."""
+    from hub.amazon import sync
+    from hub.orders.models import Order, OrderLine
+
+    refunds = _refunds(client, api_key, session, sandbox, 3)
+    conn = connector(sandbox)
+    _drop_requests(emu, 1)
+    [result] = _push(session, conn, clock)
+    assert result.status == "creating"
+    first = refunds[0]
+    order = session.get(Order, first.order_id)
+    item = session.get(OrderLine, first.lines[0].order_line_id).external_item_id
+    emu.amazon_refund(order.external_id, item, {"Principal": 500}, kind="auto")
+    emu.advance(600)
+    sync.pull_financial_events(session, conn, "ATVPDKIKX0DER", emu.now())
+    session.commit()
+
+    clock.advance(conn.feed_settle_seconds)
+    for _ in range(3):
+        _push(session, conn, clock)
+    session.expire_all()
+    statuses = {r.id: session.get(Refund, r.id).status for r in refunds}
+    assert statuses == {first.id: "amazon_refunded", refunds[1].id: "succeeded",
+                        refunds[2].id: "succeeded"}
+    applied = _applied_per_refund(emu, session)
+    assert applied.get(first.id, 0) == 0
+    assert applied[refunds[1].id] == len(refunds[1].lines)
+    assert applied[refunds[2].id] == len(refunds[2].lines)
+    assert len(emu.state()["feeds"]) == 1
+
+
 def test_every_feed_amazon_lists_is_known_to_homing(client, api_key, session, sandbox, emu,
                                                     clock):
     """The feed audit: a feed Homing did not make (here one sent by hand) is registered and
