@@ -28,6 +28,7 @@ from flask import (
 )
 from flask_babel import format_currency
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from hub.audit.service import Actor
@@ -225,9 +226,16 @@ def _scan_error(message: str, status: int = 422):
                            summary=intakes.today(db.session, g.store)), status
 
 
+SOLD_BY_AMAZON_TEXT = _l("Amazon sold this order itself: Amazon refunds the shopper, not the "
+                         "store. Pay nothing out; the shopper returns it through Your Orders "
+                         "on Amazon.")
+
+
 def _open_from_text(text: str):
     if not text.strip():
         return _scan_error(_("Type the code printed under the QR (10 letters and digits)."))
+    if sold_by_amazon(db.session, text):  # its order number, typed or from the slip
+        return _scan_error(SOLD_BY_AMAZON_TEXT)
     if re.fullmatch(AMAZON_ORDER_ID, text.strip()):  # the packing slip's order barcode
         return redirect(url_for("store.walk_in", order_id=text.strip()))
     try:
@@ -235,10 +243,6 @@ def _open_from_text(text: str):
                                               device_id=current_device().id)
     except VoucherError as exc:
         db.session.rollback()
-        if exc.code in ("malformed", "unknown") and sold_by_amazon(db.session, text):
-            return _scan_error(_("Amazon sold this order itself: Amazon refunds the shopper, "
-                                 "not the store. Pay nothing out; the shopper returns it "
-                                 "through Your Orders on Amazon."))
         return _scan_error(voucher_problem(exc.code))
     except intakes.IntakeConflict as exc:
         db.session.rollback()

@@ -116,6 +116,17 @@ PATHS.update({
         "post": {"summary": "Block a shopper e-mail, address, order or phone ({kind, value, "
                             "reason})", "requestBody": _BODY,
                  "responses": {"201": _JSON, "422": _PROBLEM}}},
+    "/api/v1/rmas": {"post": {
+        "summary": "One RMA number for units of many Amazon Business orders of one buyer "
+                   "(JSON {lines: [{order_id, item_id, quantity, reason}], latitude/longitude "
+                   "or postal_code, store_code}, or a CSV of order_id,item_id,quantity,reason); "
+                   "every bad line named by number, nothing written unless all hold; "
+                   "Idempotency-Key",
+        "requestBody": _BODY,
+        "responses": {"201": _JSON, "415": _PROBLEM, "422": _PROBLEM}}},
+    "/api/v1/rmas/{number}": {"get": {
+        "summary": "A business RMA: its orders' returns and vouchers",
+        "parameters": [_id("number", "string")], "responses": {"200": _JSON, "404": _PROBLEM}}},
     "/api/v1/returns": {"post": {
         "summary": "Authorise units of an order for return and issue the voucher "
                    "({channel, order_id, lines: [{line_id|item_id, quantity, reason|reasons}], "

@@ -243,7 +243,9 @@ async function barcodeDetector() {
   return new api.BarcodeDetector({ formats: ["qr_code"] });
 }
 
-async function startCamera() {
+// A camera that started by itself ignores the code it sent last: the same voucher still in
+// view (refused, or already taken) would otherwise be sent again on every scan screen.
+async function startCamera(ignore = "") {
   const video = document.getElementById("camera");
   const hint = document.getElementById("camera-hint");
   try {
@@ -254,7 +256,8 @@ async function startCamera() {
     body.dataset.scanner = "ready";
     const tick = async () => {
       if (video.readyState >= 2) {
-        const found = await detector.detect(video).catch(() => []);
+        const found = (await detector.detect(video).catch(() => []))
+          .filter((code) => code.rawValue !== ignore);
         if (found.length) {
           stream.getTracks().forEach((t) => t.stop());
           return handleScanned(found[0].rawValue);
@@ -272,6 +275,7 @@ function handleScanned(text) {
   if (!navigator.onLine) return startOfflineIntake(text);
   const form = document.getElementById("code-form");
   form.elements.code.value = text;
+  sessionStorage.setItem("homing-last-scan", text);
   form.submit();
 }
 
@@ -280,7 +284,9 @@ function handleScanned(text) {
 const startButton = document.getElementById("start-camera");
 if (startButton) {
   startButton.addEventListener("click", () => { sessionStorage.setItem("homing-camera", "on"); startCamera(); });
-  if (sessionStorage.getItem("homing-camera") === "on") startCamera();
+  if (sessionStorage.getItem("homing-camera") === "on") {
+    startCamera(sessionStorage.getItem("homing-last-scan") || "");
+  }
 }
 const codeForm = document.getElementById("code-form");
 if (codeForm) {

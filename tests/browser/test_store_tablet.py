@@ -60,8 +60,21 @@ def _refunds_for(instance, number: str) -> int:
                           "ON r.id = refunds.rma_id WHERE r.number = ?", (number,)).fetchone()[0]
 
 
+def _clerk_may_approve_up_to(url: str, usd: str) -> None:
+    """The stories here are about the tablet, not approval tiers (the default asks a
+    supervisor above USD 50): clerks approve up to ``usd`` alone in this demo."""
+    document = _api(url, "/api/v1/policy")["document"]
+    document["approvals"] = {**document["approvals"], "amount": {"USD": usd}}
+    request = urllib.request.Request(
+        url + "/api/v1/policy", method="PUT",
+        data=json.dumps({"document": document, "note": "test: clerk limit"}).encode(),
+        headers={"Authorization": f"Bearer {DEMO_API_KEY}", "Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).close()
+
+
 @pytest.fixture(scope="module")
 def returns(demo_url):
+    _clerk_may_approve_up_to(demo_url, "200.00")
     lat, lon = resolve_postal_code("10001", "US")
     store = _api(demo_url, f"/api/v1/routing?lat={lat}&lon={lon}&category=electronics&limit=1")
     code = store["stores"][0]["code"]

@@ -16,7 +16,12 @@ from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage
 from hub.refunds.models import Refund
 from hub.returns.models import ReturnAuthorization
-from tests.integration.factories import create_order, issue_return, seed_stores
+from tests.integration.factories import (
+    clerk_may_approve_up_to,
+    create_order,
+    issue_return,
+    seed_stores,
+)
 
 ACCEPT = {"reception": "received", "decision": "accept", "grade": "A", "disposition": "restock"}
 WEB_ORDER = "W-100200"
@@ -159,6 +164,7 @@ def test_amazon_orders_get_no_store_credit(client, api_key, session):
 def test_a_unit_settled_as_credit_is_not_refunded_again_by_a_later_return(
         client, api_key, session):
     seed_stores(session)
+    clerk_may_approve_up_to(session)  # the story is about settling, not approval
     admin = api_key("admin")
     create_order(client, admin, order_id=WEB_ORDER, channel="web", marketplace_id="")
     clerk = api_key("clerk", "NYC-1")

@@ -7,7 +7,12 @@ import sqlalchemy as sa
 
 from hub.stock.models import StockChange, StoreStock
 from hub.stores.service import get_store
-from tests.integration.factories import create_order, issue_return, seed_stores
+from tests.integration.factories import (
+    clerk_may_approve_up_to,
+    create_order,
+    issue_return,
+    seed_stores,
+)
 
 ACCEPT = {"reception": "received", "decision": "accept", "grade": "A", "disposition": "restock"}
 
@@ -94,6 +99,7 @@ def test_deltas_are_idempotent_and_never_take_stock_below_zero(client, api_key, 
 
 def test_a_restock_at_the_counter_puts_the_unit_on_the_shelf(client, api_key, session):
     seed_stores(session)
+    clerk_may_approve_up_to(session)  # not a story about approval tiers
     admin = api_key("admin")
     create_order(client, admin)
     rma = issue_return(client, admin)

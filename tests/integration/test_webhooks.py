@@ -18,7 +18,12 @@ from hub.refunds.models import Refund
 from hub.validation import InvalidInput
 from hub.webhooks import service as webhooks
 from hub.webhooks.models import WebhookDelivery, WebhookEndpoint
-from tests.integration.factories import create_order, issue_return, seed_stores
+from tests.integration.factories import (
+    clerk_may_approve_up_to,
+    create_order,
+    issue_return,
+    seed_stores,
+)
 from tests.integration.hq_helpers import hq_user, sign_in
 from tests.webhook_receiver import Receiver
 
@@ -60,6 +65,7 @@ def _deliver_webhooks(session, now=None) -> tuple[int, int]:
 
 def _complete_intake(client, api_key, session):
     seed_stores(session)
+    clerk_may_approve_up_to(session)  # not a story about approval tiers
     admin = api_key("admin")
     create_order(client, admin)
     rma = issue_return(client, admin)
