@@ -125,23 +125,37 @@ def test_every_outcome_event_reaches_the_till_signed(stack, emu, receiver, new_p
     after = _redeem(stack, till, credit["code"], "0.01", "pos-4")
     assert after.status_code == 409 and after.json()["code"] == "credit_spent"
 
+    ours = {paid["number"], refused["number"], credit_rma["number"]}
+
     def heard_everything():
+        # Every kind of event, and each of our returns' own return.issued (deliveries are
+        # independent: the types can all be in before the last return.issued is).
         stack.run_job("outbox-relay")
-        return set(EVENT_NAMES) <= {e["type"] for e in receiver.events()}
+        issued = {e["data"]["return"] for e in receiver.events("return.issued")}
+        return set(EVENT_NAMES) <= {e["type"] for e in receiver.events()} and ours <= issued
 
     stack.wait_for(heard_everything, timeout=120, every=1,
                    what=f"every event at the till (heard: {receiver.events()})")
     assert receiver.all_verified()
     assert receiver.received[0]["status"] == 500  # the first answer, sent again after it
     issued = [e["data"]["return"] for e in receiver.events("return.issued")]
-    assert {paid["number"], refused["number"], credit_rma["number"]} <= set(issued)
+    assert ours <= set(issued)
+    # The stack is shared with the other journeys: their events reach this endpoint too, so
+    # each check looks at this story's own returns and code.
     moved = [e["data"] for e in receiver.events("stock.moved")]
-    assert {"sku": "TEE-ORG-M", "delta": 1, "reason": "restock"}.items() <= moved[0].items()
-    assert receiver.events("refund.failed")[0]["data"]["return"] == refused["number"]
-    assert receiver.events("refund.succeeded")[0]["data"]["return"] == paid["number"]
-    assert [e["data"]["balance"] for e in receiver.events("credit.redeemed")] == \
-        ["17.90", "0.00"]  # the till's retry of pos-1 was no second redemption
-    assert receiver.events("credit.issued")[0]["data"]["bonus"] == "4.35"
+    assert any({"sku": "TEE-ORG-M", "delta": 1, "reason": "restock"}.items() <= m.items()
+               for m in moved)
+    assert refused["number"] in {e["data"]["return"] for e in receiver.events("refund.failed")}
+    assert paid["number"] in {e["data"]["return"] for e in receiver.events("refund.succeeded")}
+    def same(code) -> bool:
+        return str(code).replace("-", "").upper() == credit["code"].replace("-", "").upper()
+
+    redeemed = [e["data"] for e in receiver.events("credit.redeemed")
+                if same(e["data"].get("code"))]
+    assert [d["balance"] for d in redeemed] == ["17.90", "0.00"]  # pos-1's retry: no second
+    [issued_credit] = [e["data"] for e in receiver.events("credit.issued")
+                       if same(e["data"].get("code"))]
+    assert issued_credit["bonus"] == "4.35"
 
     page.click("text=Till and ERP")
     page.wait_for_selector("#deliveries")
