@@ -623,6 +623,12 @@ def bench_routing(n_stores: int, n_queries: int, seed: int, baseline_queries: in
 
     from hub.stores.bench import correct, report, run_routing_benchmark, run_service_benchmark
 
+    try:
+        import sklearn  # noqa: F401  (the peer it is measured beside)
+    except ImportError:
+        raise click.ClickException(
+            "the routing bench measures Homing beside scikit-learn's BallTree; install the "
+            "bench extra first: .venv/bin/pip install -e '.[bench]'") from None
     with tqdm(total=n_queries, unit="query", file=sys.stderr, disable=None) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
