@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from babel.numbers import format_currency
 
+from tests.browser.conftest import wait_for_js
 from tests.journeys.test_shopper import (
     PHONE,
     _find_order,
@@ -71,7 +72,7 @@ def test_a_shopper_abroad_returns_an_order_and_is_refunded_in_the_marketplaces_c
     item = page.locator("fieldset").first
     item.locator("select[name^=qty]").select_option(str(market["quantity"]))
     item.locator("select[name^=reason]").select_option("fit.too_small")
-    page.wait_for_function("document.querySelector('#quote h2') !== null")
+    wait_for_js(page, "document.querySelector('#quote h2') !== null")
     quoted = _amount(market["unit_minor"], market["currency"], market["babel"])
     quote = page.inner_text("#quote")
     assert market["quote"] in quote and quoted in quote, quote
@@ -79,7 +80,7 @@ def test_a_shopper_abroad_returns_an_order_and_is_refunded_in_the_marketplaces_c
 
     # Routed from where the shopper stands to a store in the marketplace's country.
     page.click("#locate")
-    page.wait_for_function("document.getElementById('lat').value !== ''")
+    wait_for_js(page, "document.getElementById('lat').value !== ''")
     page.click("form#items button[type=submit]")
     page.wait_for_url("**/return/stores")
     store_name = page.locator(".card.store").first.locator("strong").inner_text()
